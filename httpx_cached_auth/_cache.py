@@ -1,0 +1,569 @@
+"""
+The token cache: one login per (token source, credentials), shared by every client.
+
+Tokens live in a `cachetools.TLRUCache`, whose per-item expiry gives each token
+its own lifetime. Around it, a "flight" per missing key makes sure that however
+many threads and tasks ask at once, one of them logs in and the others wait for
+its outcome: the same token, or the same error.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
+from cachetools import Cache, LRUCache, TLRUCache, TTLCache
+
+from ._token import Token, jwt_lifetime
+
+if TYPE_CHECKING:
+    from ._library import LoginContext
+    from ._sources import TokenSource
+
+__all__ = ["CacheKey", "CacheStats", "TokenCache", "login_in_progress"]
+
+logger = logging.getLogger("httpx_cached_auth")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """
+    What a `TokenCache` has done since it was made or last cleared.
+
+    Attributes:
+        hits: Requests served a cached token, or the token of a login they
+            waited for.
+        misses: Requests that found no token and started a login or a refresh.
+        logins: Full logins that returned a token.
+        refreshes: Refresh-token grants that returned a token.
+        failures: Logins or refreshes that raised.
+    """
+
+    hits: int = 0
+    misses: int = 0
+    logins: int = 0
+    refreshes: int = 0
+    failures: int = 0
+
+
+class CacheKey:
+    """
+    The identity of a login: a token source and the credentials it logs in with.
+
+    Its hash is computed once, so the hot path of a request does not hash a
+    pydantic model again. Its repr shows only the non-secret `label`.
+    """
+
+    __slots__ = ("_hash", "credentials", "label", "source")
+
+    def __init__(self, source: TokenSource, credentials: Hashable, label: str) -> None:
+        self.source = source
+        self.credentials = credentials
+        self.label = label
+        self._hash = hash((source, credentials))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CacheKey):
+            return NotImplemented
+        return (
+            self._hash == other._hash
+            and self.source == other.source
+            and self.credentials == other.credentials
+        )
+
+    def __repr__(self) -> str:
+        return f"<CacheKey {self.label}>"
+
+
+# The keys whose token source is running in the current thread or task. A login
+# function that sends its request with a client whose auth is the caching auth
+# for the same key would otherwise wait for its own login forever: the auth flow
+# checks this and lets such requests through untouched.
+_LOGINS_IN_PROGRESS: ContextVar[frozenset[CacheKey]] = ContextVar(
+    "httpx_cached_auth_logins_in_progress", default=frozenset()
+)
+
+
+@contextmanager
+def _logging_in(key: CacheKey) -> Iterator[None]:
+    reset_token = _LOGINS_IN_PROGRESS.set(_LOGINS_IN_PROGRESS.get() | {key})
+    try:
+        yield
+    finally:
+        _LOGINS_IN_PROGRESS.reset(reset_token)
+
+
+def login_in_progress(key: CacheKey) -> bool:
+    """Whether the current thread or task is running the token source of `key`."""
+    return key in _LOGINS_IN_PROGRESS.get()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Entry:
+    """A cached token with its access token revealed once, and how long it lives."""
+
+    token: Token
+    access_token: str
+    lifetime: float
+
+    def __repr__(self) -> str:
+        return f"<cached token, lifetime {self.lifetime:.0f}s>"
+
+
+class _Flight:
+    """
+    One login under way for one key, and the callers waiting for it.
+
+    A sync caller waits on `done`. An async caller in the leader's own event loop
+    waits on `async_done`; an async caller in another loop (or behind a sync
+    leader) waits on `done` in a worker thread, so that no loop is ever blocked.
+    """
+
+    __slots__ = ("async_done", "done", "entry", "error", "generation", "loop")
+
+    def __init__(
+        self, generation: int, loop: anyio.lowlevel.EventLoopToken | None
+    ) -> None:
+        self.generation = generation
+        self.loop = loop
+        self.done = threading.Event()
+        self.async_done = anyio.Event() if loop is not None else None
+        self.entry: _Entry | None = None
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.async_done is not None:
+            self.async_done.set()
+
+    async def wait(self) -> None:
+        if self.async_done is not None and self.loop == _current_loop():
+            await self.async_done.wait()
+        else:
+            await anyio.to_thread.run_sync(self.done.wait, abandon_on_cancel=True)
+
+
+def _current_loop() -> anyio.lowlevel.EventLoopToken | None:
+    try:
+        return anyio.lowlevel.current_token()
+    except RuntimeError:
+        return None
+
+
+class TokenCache:
+    """
+    Tokens shared by every auth that logs in with equal credentials.
+
+    A token is kept for `min(ttl, its own lifetime - leeway)` seconds. Its own
+    lifetime is the login's `expires_in`, else its JWT `exp` claim, else unknown,
+    in which case `ttl` alone applies. A leeway longer than half a token's
+    lifetime is cut to half, so that short-lived tokens are still reused.
+
+    At most one login per key runs at a time, across threads, asyncio and trio
+    tasks and event loops; the other callers wait for its outcome. Nothing is
+    cached from a login that failed.
+
+    Args:
+        ttl: The longest time a token is kept, in seconds.
+        maxsize: How many tokens are kept at most; the least recently used goes
+            first.
+        leeway: How long before its own expiry a token stops being used, to
+            allow for clock skew and requests in transit. `0` means none.
+        refresh_ttl: How long a refresh token is kept after it was issued;
+            `None` keeps it as long as `maxsize` allows.
+        timer: The clock of ages, as for `cachetools.TTLCache`. Inject one in
+            tests instead of sleeping.
+        clock: The wall clock, in seconds since the epoch, used to read JWT
+            `exp` claims.
+
+    Raises:
+        ValueError: If a number is negative, or `ttl` or `maxsize` is zero.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl: float = 300.0,
+        maxsize: int = 1024,
+        leeway: float = 30.0,
+        refresh_ttl: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        _check_positive("ttl", ttl)
+        _check_positive("maxsize", maxsize)
+        if not (leeway >= 0 and math.isfinite(leeway)):
+            raise ValueError(f"leeway must be 0 or more seconds, not {leeway!r}.")
+        if refresh_ttl is not None:
+            _check_positive("refresh_ttl", refresh_ttl)
+
+        self.ttl = float(ttl)
+        self.maxsize = maxsize
+        self.leeway = float(leeway)
+        self.refresh_ttl = refresh_ttl
+        self._clock = clock
+
+        self._tokens: TLRUCache[CacheKey, _Entry] = TLRUCache(
+            maxsize, ttu=_expires_at, timer=timer
+        )
+        self._refresh_tokens: Cache[CacheKey, str] = (
+            LRUCache(maxsize)
+            if refresh_ttl is None
+            else TTLCache(maxsize, ttl=refresh_ttl, timer=timer)
+        )
+        self._flights: dict[CacheKey, _Flight] = {}
+        self._generation = 0
+        self._counts: dict[str, int] = dict.fromkeys(CacheStats.__slots__, 0)
+        self._warned: set[str] = set()
+
+        # Guards the two caches, the flights and the counters. It is only ever
+        # held for dictionary operations, never across a login or an await, so
+        # taking it from an event loop cannot stall the loop.
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenCache(ttl={self.ttl!r}, maxsize={self.maxsize!r}, "
+            f"leeway={self.leeway!r}, size={len(self)})"
+        )
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._tokens.expire()
+            return len(self._tokens)
+
+    @property
+    def stats(self) -> CacheStats:
+        """A snapshot of the cache's counters."""
+        with self._lock:
+            return CacheStats(**self._counts)
+
+    def clear(self) -> None:
+        """
+        Forget every token and refresh token, and reset the statistics.
+
+        Logins under way when it is called still answer their callers, but their
+        tokens are not stored.
+        """
+        with self._lock:
+            self._tokens.clear()
+            self._refresh_tokens.clear()
+            self._generation += 1
+            self._counts = dict.fromkeys(self._counts, 0)
+
+        logger.debug("token cache cleared")
+
+    def invalidate(self, credentials: Hashable, source: object = None) -> int:
+        """
+        Forget the tokens of `credentials`, so that their next request logs in.
+
+        Args:
+            credentials: The credentials whose tokens to forget.
+            source: Only the token of this source (a `LoginEndpoint`, a function,
+                ...); by default the tokens of every source.
+
+        Returns:
+            How many tokens were forgotten.
+        """
+        with self._lock:
+            keys = [
+                key
+                for key in {*self._tokens.keys(), *self._refresh_tokens.keys()}
+                if key.credentials == credentials
+                and (source is None or _same_source(key.source, source))
+            ]
+            for key in keys:
+                self._tokens.pop(key, None)
+                self._refresh_tokens.pop(key, None)
+
+        for key in keys:
+            logger.debug("token invalidated for %s", key.label)
+        return len(keys)
+
+    def reject(self, key: CacheKey, access_token: str) -> None:
+        """
+        Forget the token of `key` after the server refused it, if it is still cached.
+
+        A 401 can arrive late, after another caller already replaced the refused
+        token with a fresh one: that newer token is kept.
+        """
+        with self._lock:
+            entry = self._tokens.get(key)
+            evicted = entry is not None and entry.access_token == access_token
+            if evicted:
+                del self._tokens[key]
+
+        if evicted:
+            logger.debug("401 received for %s: token evicted", key.label)
+        else:
+            logger.debug("401 received for %s: token already replaced", key.label)
+
+    def get(self, key: CacheKey) -> str | None:
+        """Return the cached access token of `key` without logging in, if any."""
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is None:
+                return None
+            self._counts["hits"] += 1
+            return entry.access_token
+
+    def fetch(self, key: CacheKey, context: LoginContext) -> str:
+        """
+        Return the access token of `key`, logging in or refreshing once if needed.
+
+        Blocks the calling thread while another caller's login for the same key
+        is under way, then shares its outcome.
+
+        Raises:
+            Exception: Whatever the token source raised, typically `LoginError`;
+                every caller waiting for that login gets the same error.
+        """
+        while True:
+            access_token, flight, leads = self._join(key, loop=None)
+            if access_token is not None:
+                return access_token
+
+            assert flight is not None  # noqa: S101 - _join returns one or the other
+            if leads:
+                return self._lead(flight, key, context)
+
+            flight.done.wait()
+            if (outcome := self._outcome(flight)) is not None:
+                return outcome
+
+    async def afetch(self, key: CacheKey, context: LoginContext) -> str:
+        """
+        Return the access token of `key` from async code, without blocking the loop.
+
+        The async twin of `fetch`: waiting for another caller's login suspends
+        only the calling task.
+        """
+        while True:
+            access_token, flight, leads = self._join(key, loop=_current_loop())
+            if access_token is not None:
+                return access_token
+
+            assert flight is not None  # noqa: S101 - _join returns one or the other
+            if leads:
+                return await self._alead(flight, key, context)
+
+            await flight.wait()
+            if (outcome := self._outcome(flight)) is not None:
+                return outcome
+
+    def _join(
+        self, key: CacheKey, *, loop: anyio.lowlevel.EventLoopToken | None
+    ) -> tuple[str | None, _Flight | None, bool]:
+        """Return a cached token, or the flight to wait for, or a new one to lead."""
+        with self._lock:
+            entry = self._tokens.get(key)
+            if entry is not None:
+                self._counts["hits"] += 1
+                return entry.access_token, None, False
+
+            flight = self._flights.get(key)
+            if flight is not None:
+                return None, flight, False
+
+            self._counts["misses"] += 1
+            flight = self._flights[key] = _Flight(self._generation, loop)
+            return None, flight, True
+
+    def _outcome(self, flight: _Flight) -> str | None:
+        """What a waiter takes from a finished flight; `None` means try again."""
+        if flight.entry is not None:
+            with self._lock:
+                self._counts["hits"] += 1
+            return flight.entry.access_token
+        if flight.error is not None:
+            raise flight.error
+        # The leader was cancelled or interrupted: one of the waiters leads now.
+        return None
+
+    def _lead(self, flight: _Flight, key: CacheKey, context: LoginContext) -> str:
+        try:
+            with _logging_in(key):
+                token, how = self._obtain(key, context)
+        except BaseException as exc:
+            self._abort(flight, key, exc)
+            raise
+
+        return self._land(flight, key, token, how)
+
+    async def _alead(
+        self, flight: _Flight, key: CacheKey, context: LoginContext
+    ) -> str:
+        try:
+            with _logging_in(key):
+                token, how = await self._aobtain(key, context)
+        except BaseException as exc:
+            self._abort(flight, key, exc)
+            raise
+
+        return self._land(flight, key, token, how)
+
+    def _obtain(self, key: CacheKey, context: LoginContext) -> tuple[Token, str]:
+        refresh_token = self._refresh_token_of(key)
+        if refresh_token is not None:
+            token = key.source.refresh(refresh_token, key.credentials, context)
+            if token is not None:
+                return token, "refreshes"
+            self._forget_refresh_token(key)
+
+        logger.debug("logging in for %s", key.label)
+        return key.source.fetch(key.credentials, context), "logins"
+
+    async def _aobtain(self, key: CacheKey, context: LoginContext) -> tuple[Token, str]:
+        refresh_token = self._refresh_token_of(key)
+        if refresh_token is not None:
+            token = await key.source.arefresh(refresh_token, key.credentials, context)
+            if token is not None:
+                return token, "refreshes"
+            self._forget_refresh_token(key)
+
+        logger.debug("logging in for %s", key.label)
+        return await key.source.afetch(key.credentials, context), "logins"
+
+    def _refresh_token_of(self, key: CacheKey) -> str | None:
+        if not key.source.supports_refresh:
+            return None
+        with self._lock:
+            refresh_token = self._refresh_tokens.get(key)
+        if refresh_token is not None:
+            logger.debug("refreshing the token of %s", key.label)
+        return refresh_token
+
+    def _forget_refresh_token(self, key: CacheKey) -> None:
+        with self._lock:
+            self._refresh_tokens.pop(key, None)
+        logger.debug("refresh refused for %s: logging in again", key.label)
+
+    def _land(self, flight: _Flight, key: CacheKey, token: Token, how: str) -> str:
+        """
+        End a flight with a token: store it, count it, and wake the waiters.
+
+        The token is stored and the flight removed under one lock, so that a new
+        caller finds either the flight or the token, never neither.
+        """
+        entry = self._entry_for(token, key)
+
+        with self._lock:
+            self._end(flight, key)
+            if flight.generation == self._generation:
+                self._store(key, entry)
+                self._counts[how] += 1
+
+        flight.entry = entry
+        flight.finish()
+
+        logger.debug(
+            "token %s for %s, kept %.0fs",
+            "refreshed" if how == "refreshes" else "fetched",
+            key.label,
+            max(entry.lifetime, 0.0),
+        )
+        return entry.access_token
+
+    def _abort(self, flight: _Flight, key: CacheKey, exc: BaseException) -> None:
+        """
+        End a flight without a token, and wake the waiters.
+
+        An `Exception` is handed to every waiter. Anything else (a cancellation,
+        `KeyboardInterrupt`) concerns the leader alone: the waiters are woken with
+        no outcome and one of them logs in instead, so that a cancelled request
+        never wedges the others.
+        """
+        failed = isinstance(exc, Exception)
+
+        with self._lock:
+            self._end(flight, key)
+            if failed and flight.generation == self._generation:
+                self._counts["failures"] += 1
+
+        if failed:
+            flight.error = exc
+            logger.debug("login failed for %s: %s", key.label, type(exc).__name__)
+        flight.finish()
+
+    def _end(self, flight: _Flight, key: CacheKey) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+
+    def _store(self, key: CacheKey, entry: _Entry) -> None:
+        refresh_token = entry.token.refresh_token
+        if refresh_token is not None:
+            self._refresh_tokens[key] = refresh_token.get_secret_value()
+        # A lifetime of zero or less would be expired on arrival: the token is
+        # used for the request that fetched it, and not kept.
+        if entry.lifetime > 0:
+            self._tokens[key] = entry
+        else:
+            self._tokens.pop(key, None)
+
+    def _entry_for(self, token: Token, key: CacheKey) -> _Entry:
+        access_token = token.access_token.get_secret_value()
+        own_lifetime = token.expires_in
+        if own_lifetime is None:
+            own_lifetime = jwt_lifetime(access_token, now=self._clock())
+
+        if own_lifetime is None:
+            lifetime = self.ttl
+        else:
+            lifetime = min(self.ttl, own_lifetime - self._leeway_for(own_lifetime))
+
+        if lifetime <= 0:
+            self._warn_once(
+                "short",
+                "a token for %s arrived with no lifetime left (%.0fs); it is used "
+                "once and not cached: check the server's clock and expires_in",
+                key.label,
+                own_lifetime,
+            )
+        return _Entry(token, access_token, lifetime)
+
+    def _leeway_for(self, own_lifetime: float) -> float:
+        if self.leeway <= own_lifetime / 2:
+            return self.leeway
+        if own_lifetime > 0:
+            self._warn_once(
+                "leeway",
+                "leeway %.0fs is more than half of a %.0fs token lifetime; using "
+                "%.0fs so the token is still reused: lower the leeway",
+                self.leeway,
+                own_lifetime,
+                own_lifetime / 2,
+            )
+        return max(own_lifetime / 2, 0.0)
+
+    def _warn_once(self, topic: str, message: str, *args: Any) -> None:
+        with self._lock:
+            if topic in self._warned:
+                return
+            self._warned.add(topic)
+        logger.warning(message, *args)
+
+
+def _expires_at(key: CacheKey, entry: _Entry, now: float) -> float:
+    return now + entry.lifetime
+
+
+def _same_source(cached: TokenSource, wanted: object) -> bool:
+    return cached == wanted or getattr(cached, "function", None) == wanted
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a positive number, not {value!r}.")
