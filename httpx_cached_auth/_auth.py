@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 import httpx
 
 from ._cache import CacheKey, TokenCache, login_in_progress
+from ._exceptions import LoginError
 from ._library import HTTPX, HTTPLibrary, LoginContext
 from ._settings import default_token_cache
 from ._sources import FunctionSource, TokenSource
@@ -119,17 +120,14 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
             return
 
         cache = self.cache
-        access_token = cache.get(key) or cache.fetch(key, self._context(request))
+        access_token = cache.get(key) or self._fetch(cache, request)
         response = yield self._sign(request, access_token)
         if response.status_code != 401:
             return
 
         cache.reject(key, access_token)
-        if not self._can_resend(request):
-            return
-
-        access_token = cache.fetch(key, self._context(request))
-        yield self._sign(request, access_token)
+        if self._can_resend(request):
+            yield self._sign(request, self._fetch(cache, request))
 
     async def async_auth_flow(
         self, request: RequestT
@@ -141,17 +139,29 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
             return
 
         cache = self.cache
-        access_token = cache.get(key) or await cache.afetch(key, self._context(request))
+        access_token = cache.get(key) or await self._afetch(cache, request)
         response = yield self._sign(request, access_token)
         if response.status_code != 401:
             return
 
         cache.reject(key, access_token)
-        if not self._can_resend(request):
-            return
+        if self._can_resend(request):
+            yield self._sign(request, await self._afetch(cache, request))
 
-        access_token = await cache.afetch(key, self._context(request))
-        yield self._sign(request, access_token)
+    # A failed login is raised as the library's own flavour of LoginError, so that
+    # httpx2 users catch it with `except httpx2.HTTPError`, keeping its cause.
+
+    def _fetch(self, cache: TokenCache, request: RequestT) -> str:
+        try:
+            return cache.fetch(self._key, self._context(request))
+        except LoginError as exc:
+            raise self._library.adapt_error(exc) from exc.__cause__
+
+    async def _afetch(self, cache: TokenCache, request: RequestT) -> str:
+        try:
+            return await cache.afetch(self._key, self._context(request))
+        except LoginError as exc:
+            raise self._library.adapt_error(exc) from exc.__cause__
 
     def _sign(self, request: RequestT, access_token: str) -> RequestT:
         request.headers[self._header] = self._prefix + access_token

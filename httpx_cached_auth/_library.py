@@ -9,10 +9,13 @@ and never imports either library by name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from ._exceptions import LoginError
 
 __all__ = ["HTTPX", "HTTPLibrary", "LoginContext"]
 
@@ -30,6 +33,8 @@ class HTTPLibrary:
         timeout_class: Its `Timeout`.
         request_not_read: Raised by `Request.content` when the body is a stream
             that was not read into memory, and so cannot be sent twice.
+        adapt_error: Gives a `LoginError` the library's own `HTTPError` as a
+            base, so that `except <library>.HTTPError` catches a failed login.
     """
 
     name: str
@@ -38,6 +43,7 @@ class HTTPLibrary:
     http_error: type[Exception]
     timeout_class: Any
     request_not_read: type[Exception]
+    adapt_error: Callable[[LoginError], LoginError]
 
 
 HTTPX = HTTPLibrary(
@@ -47,6 +53,7 @@ HTTPX = HTTPLibrary(
     http_error=httpx.HTTPError,
     timeout_class=httpx.Timeout,
     request_not_read=httpx.RequestNotRead,
+    adapt_error=lambda error: error,
 )
 
 
