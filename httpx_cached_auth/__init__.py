@@ -12,7 +12,7 @@ from ._auth import CachedTokenAuth
 from ._cache import CacheStats, TokenCache
 from ._exceptions import CachedAuthError, LoginError, SettingsError, TokenResponseError
 from ._library import LoginContext
-from ._settings import default_token_cache, reset_default_token_cache
+from ._settings import CacheSettings, default_token_cache, reset_default_token_cache
 from ._sources import (
     AsyncLoginFunction,
     FunctionSource,
@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AsyncLoginFunction",
+    "CacheSettings",
     "CacheStats",
     "CachedAuthError",
     "CachedTokenAuth",

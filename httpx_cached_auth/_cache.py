@@ -28,6 +28,7 @@ from ._token import Token, jwt_lifetime
 
 if TYPE_CHECKING:
     from ._library import LoginContext
+    from ._settings import CacheSettings
     from ._sources import TokenSource
 
 __all__ = ["CacheKey", "CacheStats", "TokenCache", "login_in_progress"]
@@ -233,6 +234,28 @@ class TokenCache:
         # held for dictionary operations, never across a login or an await, so
         # taking it from an event loop cannot stall the loop.
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: CacheSettings,
+        *,
+        timer: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+    ) -> TokenCache:
+        """
+        Make a cache from `CacheSettings`, such as `CacheSettings.load()`.
+
+        `timer` and `clock` are as for the constructor; they are not settings.
+        """
+        return cls(
+            ttl=settings.ttl,
+            maxsize=settings.maxsize,
+            leeway=settings.leeway,
+            refresh_ttl=settings.refresh_ttl,
+            timer=timer,
+            clock=clock,
+        )
 
     def __repr__(self) -> str:
         return (

@@ -27,7 +27,7 @@ from ._auth import CachedTokenFlows
 from ._cache import CacheStats, TokenCache
 from ._exceptions import CachedAuthError, SettingsError
 from ._library import HTTPLibrary, LoginContext
-from ._settings import default_token_cache, reset_default_token_cache
+from ._settings import CacheSettings, default_token_cache, reset_default_token_cache
 from ._sources import (
     AsyncLoginFunction,
     FunctionSource,
@@ -41,6 +41,7 @@ from ._token import Token
 __all__ = [
     "HTTPX2",
     "AsyncLoginFunction",
+    "CacheSettings",
     "CacheStats",
     "CachedAuthError",
     "CachedTokenAuth",
