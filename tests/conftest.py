@@ -93,8 +93,12 @@ def api_factory(
 
 
 @pytest.fixture
-def api(api_factory: Callable[..., DemoLoginAPI]) -> DemoLoginAPI:
-    return api_factory()
+def api(
+    api_factory: Callable[..., DemoLoginAPI], request: pytest.FixtureRequest
+) -> DemoLoginAPI:
+    """The test's login API, with the settings of its `api` marker if any."""
+    marker = request.node.get_closest_marker("api")
+    return api_factory(**(marker.kwargs if marker else {}))
 
 
 @pytest.fixture
@@ -237,18 +241,25 @@ class Driver:
 
         async def work() -> list[Any]:
             results: list[Any] = [None] * count
+            errors: list[Exception] = []
             gate = anyio.Event()
 
             async def one(index: int) -> None:
                 async with self.client(auth=make_auth()) as client:
                     await gate.wait()
-                    results[index] = await client.request(method, url)
+                    try:
+                        results[index] = await client.request(method, url)
+                    except Exception as exc:  # noqa: BLE001 - re-raised below
+                        errors.append(exc)
 
             async with anyio.create_task_group() as group:
                 for index in range(count):
                     group.start_soon(one, index)
                 await anyio.sleep(0)
                 gate.set()
+
+            if errors:
+                raise errors[0]
             return results
 
         return self.run(work)
