@@ -362,6 +362,11 @@ class TokenCache:
             assert flight is not None  # noqa: S101 - _join returns one or the other
             if leads:
                 return self._lead(flight, key, context)
+            if flight.loop is not None and flight.loop == _current_loop():
+                # A sync client used inside the event loop that runs this login:
+                # waiting would block the loop the login needs, forever. This
+                # caller logs in on its own instead.
+                return self._lead(_Flight(flight.generation, None), key, context)
 
             flight.done.wait()
             if (outcome := self._outcome(flight)) is not None:

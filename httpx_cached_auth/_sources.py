@@ -332,7 +332,7 @@ class LoginEndpoint(TokenSource):
     refresh_url: str | None = None
     refresh_field: str = "refresh_token"
     fields: Mapping[str, str] | None = None
-    headers: Mapping[str, str] | None = None
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
     client: Any = field(default=None, repr=False)
     async_client: Any = field(default=None, repr=False)
 

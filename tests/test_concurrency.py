@@ -315,3 +315,26 @@ def test_equal_login_endpoints_are_one_cache_entry(base_url: str) -> None:
 
     assert first == second
     assert hash(first) == hash(second)
+
+
+def test_a_sync_client_inside_the_login_loop_does_not_deadlock(
+    api: DemoLoginAPI, base_url: str, user: User, login: Any
+) -> None:
+    """A sync request made inside the event loop that is logging in logs in itself instead of hanging."""
+    cache = TokenCache()
+
+    async def work() -> list[int]:
+        async def async_call() -> int:
+            async with httpx.AsyncClient(
+                auth=CachedTokenAuth(user, login, cache=cache)
+            ) as client:
+                return (await client.get(base_url + FILES_PATH)).status_code
+
+        task = asyncio.ensure_future(async_call())
+        await asyncio.sleep(0.05)
+        with httpx.Client(auth=CachedTokenAuth(user, login, cache=cache)) as client:
+            sync_status = client.get(base_url + FILES_PATH).status_code
+        return [sync_status, await task]
+
+    assert asyncio.run(work()) == [200, 200]
+    assert api.logins == 2
