@@ -249,7 +249,7 @@ class Driver:
                     await gate.wait()
                     try:
                         results[index] = await client.request(method, url)
-                    except Exception as exc:  # noqa: BLE001 - re-raised below
+                    except Exception as exc:
                         errors.append(exc)
 
             async with anyio.create_task_group() as group:
@@ -278,7 +278,7 @@ def _in_threads(call: Callable[[], Any], *, count: int) -> list[Any]:
         try:
             barrier.wait(timeout=30)
             results[index] = call()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]

@@ -43,7 +43,9 @@ def test_ten_clients_for_equal_credentials_log_in_once(
     login: Any,
     cache: TokenCache,
 ) -> None:
-    """Ten clients x ten requests for equal (not identical) credentials make one login."""
+    """
+    Ten clients x ten requests for equal (not identical) credentials make one login.
+    """
     user = make_user()
 
     responses = driver.requests(
@@ -105,7 +107,10 @@ def test_two_environments_never_share_a_token(
     login: Any,
     cache: TokenCache,
 ) -> None:
-    """The same credentials against two login endpoints get two tokens, each used with its own API."""
+    """
+    The same credentials against two login endpoints get two tokens, each used with its
+    own API.
+    """
     other_api = DemoLoginAPI(login_delay=0)
     other_api.create_user(user.email, PASSWORD)
 
@@ -158,7 +163,9 @@ def test_a_401_evicts_the_token_logs_in_once_and_resends(
     login: Any,
     cache: TokenCache,
 ) -> None:
-    """A revoked token gets one new login, and the caller sees the re-sent request's 200."""
+    """
+    A revoked token gets one new login, and the caller sees the re-sent request's 200.
+    """
     auth = driver.auth(user, login, cache=cache)
     driver.get(auth, base_url + FILES_PATH)
     api.revoke_all_tokens()
@@ -173,7 +180,10 @@ def test_a_401_evicts_the_token_logs_in_once_and_resends(
 def test_a_second_401_reaches_the_caller_without_a_loop(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, cache: TokenCache
 ) -> None:
-    """When the fresh token is refused too, the caller gets that 401 after exactly one re-login."""
+    """
+    When the fresh token is refused too, the caller gets that 401 after exactly one re-
+    login.
+    """
     logins: list[User] = []
 
     def forged_login(credentials: User) -> str:
@@ -267,7 +277,10 @@ def test_a_failed_login_raises_caches_nothing_and_is_tried_again(
     cache: TokenCache,
     status: int,
 ) -> None:
-    """A 4xx or 5xx login raises LoginError with the response; the next request logs in again."""
+    """
+    A 4xx or 5xx login raises LoginError with the response; the next request logs in
+    again.
+    """
     api.fail_next_logins(1, status=status)
     auth = driver.auth(user, login, cache=cache)
 
@@ -285,7 +298,10 @@ def test_a_failed_login_raises_caches_nothing_and_is_tried_again(
 def test_a_login_answer_without_the_token_raises_and_caches_nothing(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, cache: TokenCache
 ) -> None:
-    """A 200 login whose JSON lacks the token path raises TokenResponseError naming the path."""
+    """
+    A 200 login whose JSON lacks the token path raises TokenResponseError naming the
+    path.
+    """
     wrong_path = LoginEndpoint(base_url + LOGIN_PATH, token_path="access_token")
     auth = driver.auth(user, wrong_path, cache=cache)
 
@@ -301,7 +317,9 @@ def test_a_login_answer_without_the_token_raises_and_caches_nothing(
 def test_an_unreachable_login_endpoint_raises_login_error(
     driver: Driver, user: User, cache: TokenCache, base_url: str
 ) -> None:
-    """A connection error at login is a LoginError chained to the library's own error."""
+    """
+    A connection error at login is a LoginError chained to the library's own error.
+    """
     nowhere = LoginEndpoint("http://127.0.0.1:9/login")
 
     with pytest.raises(LoginError) as caught:
@@ -417,7 +435,9 @@ def test_no_secret_reaches_a_repr_a_message_or_the_log(
 
 
 def test_errors_share_one_root(driver: Driver) -> None:
-    """Every error of the package is a CachedAuthError, and a LoginError an HTTPError."""
+    """
+    Every error of the package is a CachedAuthError, and a LoginError an HTTPError.
+    """
     assert issubclass(LoginError, CachedAuthError)
     assert issubclass(TokenResponseError, LoginError)
     assert issubclass(LoginError, driver.module.HTTPError) or driver.library == "httpx2"

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.api(login_delay=0.15)
 def test_sixty_four_callers_on_a_cold_cache_log_in_once(
     driver: Driver, api: DemoLoginAPI, base_url: str, make_user: Any, login: Any
 ) -> None:
-    """64 threads (or tasks), each with its own client and auth, make one login and share its token."""
+    """
+    64 threads (or tasks), each with its own client and auth, make one login and share
+    its token.
+    """
     user = make_user()
     cache = TokenCache()
 
@@ -77,7 +80,9 @@ def test_five_hundred_tasks_log_in_once_without_blocking_the_loop(
     backend: str,
     library: str,
 ) -> None:
-    """500 tasks on a cold cache make one login, and a heartbeat keeps ticking meanwhile."""
+    """
+    500 tasks on a cold cache make one login, and a heartbeat keeps ticking meanwhile.
+    """
     user = make_user()
     driver = Driver(library, backend)
     cache = TokenCache()
@@ -99,21 +104,21 @@ def test_five_hundred_tasks_log_in_once_without_blocking_the_loop(
 
         async with anyio.create_task_group() as outer:
             outer.start_soon(heartbeat)
-            async with driver.client(
-                auth=driver.auth(user, login, cache=cache)
-            ) as shared:
-                async with anyio.create_task_group() as group:
-                    for index in range(500):
-                        client = (
-                            shared
-                            if index % 2
-                            else driver.client(
-                                auth=driver.auth(user.model_copy(), login, cache=cache)
-                            )
+            async with (
+                driver.client(auth=driver.auth(user, login, cache=cache)) as shared,
+                anyio.create_task_group() as group,
+            ):
+                for index in range(500):
+                    client = (
+                        shared
+                        if index % 2
+                        else driver.client(
+                            auth=driver.auth(user.model_copy(), login, cache=cache)
                         )
-                        group.start_soon(
-                            _call_then_close, call, client, client is not shared
-                        )
+                    )
+                    group.start_soon(
+                        _call_then_close, call, client, client is not shared
+                    )
             finished.set()
 
         return statuses
@@ -165,7 +170,9 @@ def test_one_auth_serves_two_consecutive_event_loops(
 def test_a_failed_login_wakes_every_waiter_with_its_error(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, login: Any
 ) -> None:
-    """All callers waiting on a login that fails get a LoginError from that one attempt."""
+    """
+    All callers waiting on a login that fails get a LoginError from that one attempt.
+    """
     cache = TokenCache()
     api.fail_next_logins(1, status=503)
 
@@ -198,7 +205,10 @@ def test_a_cancelled_task_never_wedges_the_others(
     backend: str,
     cancelled: str,
 ) -> None:
-    """Cancelling the task that logs in, or one that waits, leaves every other request served."""
+    """
+    Cancelling the task that logs in, or one that waits, leaves every other request
+    served.
+    """
     driver = Driver("httpx", backend)
     cache = TokenCache()
     auth = driver.auth(user, login, cache=cache)
@@ -238,7 +248,9 @@ async def _cancellable(call: Any, client: Any, scope: anyio.CancelScope) -> None
 def test_a_revocation_storm_logs_in_once(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, login: Any
 ) -> None:
-    """200 requests in flight with a revoked token make one new login and all succeed."""
+    """
+    200 requests in flight with a revoked token make one new login and all succeed.
+    """
     cache = TokenCache()
     driver.get(driver.auth(user, login, cache=cache), base_url + FILES_PATH)
     api.revoke_all_tokens()
@@ -275,7 +287,9 @@ def test_a_late_401_never_evicts_a_newer_token(
 def test_threads_and_tasks_share_one_auth_at_once(
     api: DemoLoginAPI, base_url: str, user: User, login: Any
 ) -> None:
-    """One auth used by 16 threads and 16 asyncio tasks at the same time logs in once."""
+    """
+    One auth used by 16 threads and 16 asyncio tasks at the same time logs in once.
+    """
     auth = CachedTokenAuth(user, login, cache=TokenCache())
     statuses: list[int] = []
     lock = threading.Lock()
@@ -309,7 +323,9 @@ def test_threads_and_tasks_share_one_auth_at_once(
 
 
 def test_equal_login_endpoints_are_one_cache_entry(base_url: str) -> None:
-    """Two LoginEndpoints built alike are equal and hash alike, so they share a token."""
+    """
+    Two LoginEndpoints built alike are equal and hash alike, so they share a token.
+    """
     first = LoginEndpoint(base_url + LOGIN_PATH, headers={"a": "1", "b": "2"})
     second = LoginEndpoint(base_url + LOGIN_PATH, headers={"b": "2", "a": "1"})
 
@@ -320,7 +336,10 @@ def test_equal_login_endpoints_are_one_cache_entry(base_url: str) -> None:
 def test_a_sync_client_inside_the_login_loop_does_not_deadlock(
     api: DemoLoginAPI, base_url: str, user: User, login: Any
 ) -> None:
-    """A sync request made inside the event loop that is logging in logs in itself instead of hanging."""
+    """
+    A sync request made inside the event loop that is logging in logs in itself instead
+    of hanging.
+    """
     cache = TokenCache()
 
     async def work() -> list[int]:

@@ -52,7 +52,9 @@ def test_the_flow_signs_and_retries_a_401_once(module: Any) -> None:
 
 
 def test_a_custom_header_and_scheme() -> None:
-    """scheme=None sends the bare token in the configured header; a scheme prefixes it."""
+    """
+    scheme=None sends the bare token in the configured header; a scheme prefixes it.
+    """
     request = httpx.Request("GET", "https://api.example.com/")
 
     bare = CachedTokenAuth(
@@ -65,7 +67,10 @@ def test_a_custom_header_and_scheme() -> None:
 
 
 def test_equal_auths_are_equal_and_hash_alike() -> None:
-    """Two auths built from equal settings compare equal, so factories can build them freely."""
+    """
+    Two auths built from equal settings compare equal, so factories can build them
+    freely.
+    """
     login = Counter()
     cache = TokenCache()
 
@@ -126,12 +131,15 @@ def test_numeric_expires_in_reads_back_in_every_form(seconds: float) -> None:
 
 @given(st.text())
 def test_any_text_expires_in_is_a_number_or_a_clear_error(text: str) -> None:
-    """Whatever the text, parsing gives a finite float or a TokenResponseError naming the field."""
+    """
+    Whatever the text, parsing gives a finite float or a TokenResponseError naming the
+    field.
+    """
     try:
         value = parse_expires_in(text)
     except TokenResponseError as exc:
         # One fixed message, naming the field: the value itself is never echoed.
-        assert str(exc) == _message_for_garbage()
+        assert str(exc) == _message_for_garbage()  # noqa: PT017 - either outcome is valid
     else:
         assert value is not None
         assert value == value  # not NaN
@@ -160,8 +168,10 @@ def _message_for_garbage() -> str:
 
 
 def test_a_missing_or_empty_token_is_a_clear_error() -> None:
-    """No token at the path, an empty one or a non-string one raise TokenResponseError."""
-    with pytest.raises(TokenResponseError, match="'token.accessToken'"):
+    """
+    No token at the path, an empty one or a non-string one raise TokenResponseError.
+    """
+    with pytest.raises(TokenResponseError, match=r"'token\.accessToken'"):
         coerce_token({"token": {}}, token_path="token.accessToken")
     with pytest.raises(TokenResponseError, match="empty"):
         coerce_token({"access_token": "  "})

@@ -35,7 +35,9 @@ def _real_token(base_url: str, user: User) -> str:
 
 
 def _source_with(base_url: str, **fields: Any) -> Any:
-    """A login function answering the real token with extra fields, counting its calls."""
+    """
+    A login function answering the real token with extra fields, counting its calls.
+    """
 
     def login_with_fields(credentials: User) -> dict[str, Any]:
         login_with_fields.calls += 1  # type: ignore[attr-defined]
@@ -54,7 +56,9 @@ def _logins_after(driver: Driver, auth: Any, url: str, source: Any) -> int:
 def test_a_token_is_renewed_at_its_lifetime_minus_the_leeway(
     driver: Driver, base_url: str, user: User, clock: FakeClock, expires_in: object
 ) -> None:
-    """With expires_in=100 and leeway=10, the token is used until 90 s and renewed after."""
+    """
+    With expires_in=100 and leeway=10, the token is used until 90 s and renewed after.
+    """
     cache = TokenCache(ttl=1000, leeway=10, timer=clock)
     source = _source_with(base_url, expires_in=expires_in)
     auth = driver.auth(user, source, cache=cache)
@@ -106,7 +110,9 @@ def test_a_leeway_longer_than_half_the_lifetime_is_clamped_with_one_warning(
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A 30-second token with a 60-second leeway is reused for 15 s, and warned of once."""
+    """
+    A 30-second token with a 60-second leeway is reused for 15 s, and warned of once.
+    """
     caplog.set_level(logging.WARNING, logger="httpx_cached_auth")
     cache = TokenCache(ttl=1000, leeway=60, timer=clock)
     source = _source_with(base_url, expires_in=30)
@@ -190,7 +196,9 @@ def test_a_token_with_no_lifetime_left_is_used_once_and_not_cached(
 def test_an_expires_in_that_is_not_a_number_is_a_clear_error(
     driver: Driver, base_url: str, user: User, cache: TokenCache, garbage: object
 ) -> None:
-    """A garbage expires_in raises TokenResponseError naming the field, not the token."""
+    """
+    A garbage expires_in raises TokenResponseError naming the field, not the token.
+    """
     source = _source_with(base_url, expires_in=garbage)
 
     with pytest.raises(TokenResponseError, match="expires_in") as caught:
@@ -240,7 +248,10 @@ def test_an_expired_token_is_refreshed_instead_of_logging_in(
     rotate: bool,
     api_factory: Any,
 ) -> None:
-    """Each expiry costs one refresh call, not a login, whether or not the refresh token rotates."""
+    """
+    Each expiry costs one refresh call, not a login, whether or not the refresh token
+    rotates.
+    """
     api = api_factory(rotate_refresh_tokens=rotate)
     api.create_user(user.email, user.password.get_secret_value())
     cache = TokenCache(ttl=60, leeway=0, timer=clock)
@@ -257,7 +268,9 @@ def test_an_expired_token_is_refreshed_instead_of_logging_in(
 def test_a_refused_refresh_falls_back_to_one_login(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, clock: FakeClock
 ) -> None:
-    """When the server revoked everything, the refresh gets 401 and one full login follows."""
+    """
+    When the server revoked everything, the refresh gets 401 and one full login follows.
+    """
     cache = TokenCache(ttl=60, leeway=0, timer=clock)
     auth = driver.auth(user, _refreshing_login(base_url), cache=cache)
     driver.get(auth, base_url + FILES_PATH)
@@ -271,7 +284,9 @@ def test_a_refused_refresh_falls_back_to_one_login(
 def test_a_401_is_answered_with_a_refresh_when_one_is_possible(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, cache: TokenCache
 ) -> None:
-    """Revoked access tokens with a valid refresh token are renewed by one refresh call."""
+    """
+    Revoked access tokens with a valid refresh token are renewed by one refresh call.
+    """
     auth = driver.auth(user, _refreshing_login(base_url), cache=cache)
     driver.get(auth, base_url + FILES_PATH)
     api.revoke_access_tokens()
@@ -333,7 +348,10 @@ def test_cache_control_invalidates_clears_and_counts(
     login: LoginEndpoint,
     cache: TokenCache,
 ) -> None:
-    """invalidate() forgets one user's token, clear() all of them, and stats count each event."""
+    """
+    invalidate() forgets one user's token, clear() all of them, and stats count each
+    event.
+    """
     alice, bob = make_user(), make_user()
     for user in (alice, bob, alice):
         driver.get(driver.auth(user, login, cache=cache), base_url + FILES_PATH)

@@ -38,7 +38,7 @@ def env_files(tmp_path: Path) -> dict[str, Path]:
 def test_two_named_environments_read_their_own_files(
     env_files: dict[str, Path],
 ) -> None:
-    """stage and prod settings come from .env.stage and .env.prod."""
+    """Stage and prod settings come from .env.stage and .env.prod."""
     stage = CacheSettings.load(env_file=env_files["stage"])
     prod = CacheSettings.load(env_file=env_files["prod"])
 
@@ -92,7 +92,10 @@ def test_the_default_cache_follows_the_environment(
     login: LoginEndpoint,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The default cache is built from the variables when first used, and again after a reset."""
+    """
+    The default cache is built from the variables when first used, and again after a
+    reset.
+    """
     monkeypatch.setenv("HTTPX_CACHED_AUTH_TTL", "42")
     auth = driver.auth(user, login)
 
