@@ -12,6 +12,12 @@ from ._auth import CachedTokenAuth
 from ._cache import CacheStats, TokenCache
 from ._exceptions import CachedAuthError, LoginError, SettingsError, TokenResponseError
 from ._library import LoginContext
+from ._oauth2 import (
+    ClientCredentials,
+    OAuth2ClientCredentials,
+    OAuth2PasswordGrant,
+    PasswordCredentials,
+)
 from ._settings import CacheSettings, default_token_cache, reset_default_token_cache
 from ._sources import (
     AsyncLoginFunction,
@@ -31,10 +37,14 @@ __all__ = [
     "CacheStats",
     "CachedAuthError",
     "CachedTokenAuth",
+    "ClientCredentials",
     "FunctionSource",
     "LoginContext",
     "LoginEndpoint",
     "LoginError",
+    "OAuth2ClientCredentials",
+    "OAuth2PasswordGrant",
+    "PasswordCredentials",
     "SettingsError",
     "SyncLoginFunction",
     "Token",

@@ -318,7 +318,9 @@ class LoginEndpoint(TokenSource):
         headers: Extra headers for login and refresh requests.
         client: A `Client` to send sync logins with, for its TLS, proxy and
             timeout settings; its `auth` is not used.
-        async_client: The same, for async logins.
+        async_client: The same, for async logins. An `AsyncClient` belongs to the
+            event loop it first ran in: pass one only if every async login runs
+            in that loop. By default each login uses a new, short-lived client.
 
     Raises:
         ValueError: If a URL is not absolute http(s), or a path is empty.

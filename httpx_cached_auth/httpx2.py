@@ -23,10 +23,17 @@ except ImportError as exc:  # pragma: no cover - the test suite installs httpx2
     ) from exc
 
 from . import _exceptions
-from ._auth import CachedTokenFlows
+from ._auth import CachedTokenFlows as _CachedTokenFlows
 from ._cache import CacheStats, TokenCache
 from ._exceptions import CachedAuthError, SettingsError
-from ._library import HTTPLibrary, LoginContext
+from ._library import HTTPLibrary as _HTTPLibrary
+from ._library import LoginContext
+from ._oauth2 import (
+    ClientCredentials,
+    OAuth2ClientCredentials,
+    OAuth2PasswordGrant,
+    PasswordCredentials,
+)
 from ._settings import CacheSettings, default_token_cache, reset_default_token_cache
 from ._sources import (
     AsyncLoginFunction,
@@ -45,10 +52,14 @@ __all__ = [
     "CacheStats",
     "CachedAuthError",
     "CachedTokenAuth",
+    "ClientCredentials",
     "FunctionSource",
     "LoginContext",
     "LoginEndpoint",
     "LoginError",
+    "OAuth2ClientCredentials",
+    "OAuth2PasswordGrant",
+    "PasswordCredentials",
     "SettingsError",
     "SyncLoginFunction",
     "Token",
@@ -80,7 +91,7 @@ def _adapt_error(error: _exceptions.LoginError) -> _exceptions.LoginError:
     return flavour(str(error), request=error._request, response=error.response)
 
 
-HTTPX2 = HTTPLibrary(
+HTTPX2 = _HTTPLibrary(
     name="httpx2",
     client_class=httpx2.Client,
     async_client_class=httpx2.AsyncClient,
@@ -91,7 +102,7 @@ HTTPX2 = HTTPLibrary(
 )
 
 
-class CachedTokenAuth(CachedTokenFlows[httpx2.Request, httpx2.Response], httpx2.Auth):
+class CachedTokenAuth(_CachedTokenFlows[httpx2.Request, httpx2.Response], httpx2.Auth):
     """
     An `httpx2.Auth` that logs in once per credentials and shares the token.
 
