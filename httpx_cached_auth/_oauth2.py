@@ -26,8 +26,8 @@ from ._sources import (
     _check_url,
     _FrozenMapping,
     _raise_for_login_status,
-    _timeout,
-    _unreachable,
+    asend_login,
+    send_login,
 )
 from ._token import Token, coerce_token
 
@@ -250,46 +250,18 @@ class _OAuth2Grant(TokenSource):
         self, form: dict[str, str], client: _Client | None, context: LoginContext
     ) -> Any:
         form, headers = self._request(form, client)
-        library = context.library
         _log_request(form, self.token_url)
-
-        try:
-            if self.client is not None:
-                return self._post(self.client, form, headers)
-            with library.client_class(timeout=_timeout(context)) as http_client:
-                return self._post(http_client, form, headers)
-        except library.http_error as exc:
-            raise _unreachable(self.token_url, exc) from exc
+        return send_login(
+            self.token_url, context, self.client, data=form, headers=headers
+        )
 
     async def _send_async(
         self, form: dict[str, str], client: _Client | None, context: LoginContext
     ) -> Any:
         form, headers = self._request(form, client)
-        library = context.library
         _log_request(form, self.token_url)
-
-        try:
-            if self.async_client is not None:
-                return await self._post(self.async_client, form, headers)
-            async with library.async_client_class(
-                timeout=_timeout(context)
-            ) as http_client:
-                return await self._post(http_client, form, headers)
-        except library.http_error as exc:
-            raise _unreachable(self.token_url, exc) from exc
-
-    def _post(
-        self, http_client: Any, form: dict[str, str], headers: dict[str, str]
-    ) -> Any:
-        # auth=None keeps a user's client from applying its own auth (possibly
-        # this very cache) to the token request; follow_redirects=False keeps the
-        # secrets from being replayed to another address.
-        return http_client.post(
-            self.token_url,
-            data=form,
-            headers=headers,
-            auth=None,
-            follow_redirects=False,
+        return await asend_login(
+            self.token_url, context, self.async_client, data=form, headers=headers
         )
 
     def _read(self, response: Any, *, what: str) -> Token:

@@ -30,8 +30,10 @@ __all__ = [
     "LoginEndpoint",
     "SyncLoginFunction",
     "TokenSource",
+    "asend_login",
     "credentials_payload",
     "login_source",
+    "send_login",
 ]
 
 CredentialsT_contra = TypeVar("CredentialsT_contra", contravariant=True)
@@ -394,37 +396,15 @@ class LoginEndpoint(TokenSource):
         return self._read_refresh(response)
 
     def _send_sync(self, url: str, payload: object, context: LoginContext) -> Any:
-        library = context.library
-        try:
-            if self.client is not None:
-                return self._post(self.client, url, payload)
-            with library.client_class(timeout=_timeout(context)) as client:
-                return self._post(client, url, payload)
-        except library.http_error as exc:
-            raise _unreachable(url, exc) from exc
+        headers = dict(self.headers or {})
+        return send_login(url, context, self.client, json=payload, headers=headers)
 
     async def _send_async(
         self, url: str, payload: object, context: LoginContext
     ) -> Any:
-        library = context.library
-        try:
-            if self.async_client is not None:
-                return await self._post(self.async_client, url, payload)
-            async with library.async_client_class(timeout=_timeout(context)) as client:
-                return await self._post(client, url, payload)
-        except library.http_error as exc:
-            raise _unreachable(url, exc) from exc
-
-    def _post(self, client: Any, url: str, payload: object) -> Any:
-        # auth=None keeps a user's client from applying its own auth (possibly
-        # this very cache) to the login; follow_redirects=False keeps the
-        # credentials from being replayed to another address.
-        return client.post(
-            url,
-            json=payload,
-            headers=dict(self.headers or {}),
-            auth=None,
-            follow_redirects=False,
+        headers = dict(self.headers or {})
+        return await asend_login(
+            url, context, self.async_client, json=payload, headers=headers
         )
 
     def _read(self, response: Any, *, what: str) -> Token:
@@ -458,6 +438,51 @@ class LoginEndpoint(TokenSource):
         if response.status_code in (400, 401):
             return None
         return self._read(response, what="refresh")
+
+
+def send_login(url: str, context: LoginContext, client: Any, **body: Any) -> Any:
+    """
+    POST a login from sync code and return the response, whatever its status.
+
+    The request goes through `client` when the user gave one, else through a
+    short-lived client of the library that triggered the login, with the
+    triggering request's timeout. `body` is the `json=` or `data=` and `headers=`.
+
+    Raises:
+        LoginError: If the endpoint could not be reached.
+    """
+    library = context.library
+    try:
+        if client is not None:
+            return _post(client, url, body)
+        with library.client_class(timeout=_timeout(context)) as own_client:
+            return _post(own_client, url, body)
+    except library.http_error as exc:
+        raise _unreachable(url, exc) from exc
+
+
+async def asend_login(url: str, context: LoginContext, client: Any, **body: Any) -> Any:
+    """
+    POST a login from async code; the async twin of `send_login`.
+
+    Raises:
+        LoginError: If the endpoint could not be reached.
+    """
+    library = context.library
+    try:
+        if client is not None:
+            return await _post(client, url, body)
+        async with library.async_client_class(timeout=_timeout(context)) as own_client:
+            return await _post(own_client, url, body)
+    except library.http_error as exc:
+        raise _unreachable(url, exc) from exc
+
+
+def _post(client: Any, url: str, body: dict[str, Any]) -> Any:
+    # auth=None keeps a user's client from applying its own auth (possibly this
+    # very cache) to the login; follow_redirects=False keeps the credentials from
+    # being replayed to another address.
+    return client.post(url, **body, auth=None, follow_redirects=False)
 
 
 class _FrozenMapping(Mapping[str, str]):
