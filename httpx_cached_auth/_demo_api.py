@@ -710,7 +710,9 @@ class DemoLoginAPI:
             return
 
         expected = self.oauth_clients.get(client.client_id or "")
-        if expected is None or not hmac.compare_digest(expected, client.secret):
+        if expected is None or not hmac.compare_digest(
+            expected.encode(), client.secret.encode()
+        ):
             raise _OAuthError(
                 "invalid_client",
                 "Unknown client or bad secret",
