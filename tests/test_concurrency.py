@@ -47,6 +47,7 @@ def test_sixty_four_callers_on_a_cold_cache_log_in_once(
     assert all(call.authorization for call in api.recorded_calls)
 
 
+@pytest.mark.api(login_delay=0.5)
 def test_sixty_four_callers_over_eight_users_log_in_eight_times_in_parallel(
     driver: Driver, api: DemoLoginAPI, base_url: str, make_user: Any, login: Any
 ) -> None:
