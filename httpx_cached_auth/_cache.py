@@ -31,7 +31,13 @@ if TYPE_CHECKING:
     from ._settings import CacheSettings
     from ._sources import TokenSource
 
-__all__ = ["CacheKey", "CacheStats", "TokenCache", "login_in_progress"]
+__all__ = [
+    "CacheKey",
+    "CacheStats",
+    "TokenCache",
+    "login_in_progress",
+    "process_stats",
+]
 
 logger = logging.getLogger("httpx_cached_auth")
 
@@ -340,7 +346,7 @@ class TokenCache:
             entry = self._tokens.get(key)
             if entry is None:
                 return None
-            self._counts["hits"] += 1
+            self._count("hits")
             return entry.access_token
 
     def fetch(self, key: CacheKey, context: LoginContext) -> str:
@@ -399,14 +405,14 @@ class TokenCache:
         with self._lock:
             entry = self._tokens.get(key)
             if entry is not None:
-                self._counts["hits"] += 1
+                self._count("hits")
                 return entry.access_token, None, False
 
             flight = self._flights.get(key)
             if flight is not None:
                 return None, flight, False
 
-            self._counts["misses"] += 1
+            self._count("misses")
             flight = self._flights[key] = _Flight(self._generation, loop)
             return None, flight, True
 
@@ -414,7 +420,7 @@ class TokenCache:
         """What a waiter takes from a finished flight; `None` means try again."""
         if flight.entry is not None:
             with self._lock:
-                self._counts["hits"] += 1
+                self._count("hits")
             return flight.entry.access_token
         if flight.error is not None:
             raise flight.error
@@ -492,7 +498,7 @@ class TokenCache:
             self._end(flight, key)
             if flight.generation == self._generation:
                 self._store(key, entry)
-                self._counts[how] += 1
+                self._count(how)
 
         flight.entry = entry
         flight.finish()
@@ -519,7 +525,7 @@ class TokenCache:
         with self._lock:
             self._end(flight, key)
             if failed and flight.generation == self._generation:
-                self._counts["failures"] += 1
+                self._count("failures")
 
         if failed:
             flight.error = exc
@@ -576,12 +582,31 @@ class TokenCache:
             )
         return max(own_lifetime / 2, 0.0)
 
+    def _count(self, event: str) -> None:
+        # Called with self._lock held; the process-wide lock is always taken
+        # second, so the two can never deadlock.
+        self._counts[event] += 1
+        with _process_lock:
+            _process_counts[event] += 1
+
     def _warn_once(self, topic: str, message: str, *args: Any) -> None:
         with self._lock:
             if topic in self._warned:
                 return
             self._warned.add(topic)
         logger.warning(message, *args)
+
+
+# What every TokenCache of the process has done, for the pytest plugin's summary:
+# caches come and go (a test's own, a reset default cache), their sum stays.
+_process_counts: dict[str, int] = dict.fromkeys(CacheStats.__slots__, 0)
+_process_lock = threading.Lock()
+
+
+def process_stats() -> CacheStats:
+    """What every `TokenCache` of this process has done since it started."""
+    with _process_lock:
+        return CacheStats(**_process_counts)
 
 
 def _expires_at(key: CacheKey, entry: _Entry, now: float) -> float:

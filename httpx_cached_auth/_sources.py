@@ -12,7 +12,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import inspect
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol, TypeVar, overload
 from urllib.parse import urlsplit
@@ -35,6 +37,8 @@ __all__ = [
     "login_source",
     "send_login",
 ]
+
+logger = logging.getLogger("httpx_cached_auth")
 
 CredentialsT_contra = TypeVar("CredentialsT_contra", contravariant=True)
 
@@ -147,28 +151,54 @@ class FunctionSource(TokenSource):
         return self.refresh_function is not None
 
     def fetch(self, credentials: Any, context: LoginContext) -> Token:
-        """Call the login function and read the token from what it returned."""
-        return self._coerce(_call_sync(self.function, credentials))
+        """
+        Call the login function and read the token from what it returned.
+
+        Raises:
+            LoginError: If the function raised; its exception is the cause.
+            TypeError: If the function is async.
+        """
+        with _login_failures_wrapped(self.function):
+            answer = _call_sync(self.function, credentials)
+        return self._coerce(answer)
 
     async def afetch(self, credentials: Any, context: LoginContext) -> Token:
         """Call or await the login function, off the event loop if it is sync."""
-        return self._coerce(await _call_async(self.function, credentials))
+        with _login_failures_wrapped(self.function):
+            answer = await _call_async(self.function, credentials)
+        return self._coerce(answer)
 
     def refresh(
         self, refresh_token: str, credentials: Any, context: LoginContext
     ) -> Token | None:
-        """Call the refresh function; what it returns is read like a login's."""
+        """
+        Call the refresh function; `None` if there is none, or it failed.
+
+        The function cannot say why it failed, so any exception it raises, or a
+        `None` it returns, counts as a refused refresh token: one full login
+        follows, rather than the same refresh token failing on every request.
+        """
         if self.refresh_function is None:
             return None
-        return self._coerce(_call_sync(self.refresh_function, refresh_token))
+        try:
+            answer = _call_sync(self.refresh_function, refresh_token)
+        except Exception as exc:
+            _log_refused_refresh(self.refresh_function, exc)
+            return None
+        return None if answer is None else self._coerce(answer)
 
     async def arefresh(
         self, refresh_token: str, credentials: Any, context: LoginContext
     ) -> Token | None:
-        """Call or await the refresh function."""
+        """Call or await the refresh function, as `refresh` does."""
         if self.refresh_function is None:
             return None
-        return self._coerce(await _call_async(self.refresh_function, refresh_token))
+        try:
+            answer = await _call_async(self.refresh_function, refresh_token)
+        except Exception as exc:
+            _log_refused_refresh(self.refresh_function, exc)
+            return None
+        return None if answer is None else self._coerce(answer)
 
     def _coerce(self, answer: object) -> Token:
         return coerce_token(
@@ -179,12 +209,41 @@ class FunctionSource(TokenSource):
         )
 
 
+class _AsyncFunctionMisuseError(TypeError):
+    """An async login function was called for a sync client."""
+
+
+@contextmanager
+def _login_failures_wrapped(function: object) -> Iterator[None]:
+    """Raise what a login function raised as a `LoginError`, caused by it."""
+    try:
+        yield
+    except (LoginError, _AsyncFunctionMisuseError):
+        raise
+    except Exception as exc:
+        # Only the exception's type is named: its message may quote the request.
+        raise LoginError(
+            f"The login function {_name_of(function)} raised "
+            f"{type(exc).__name__}; nothing was cached, the next request tries "
+            "again. The original exception is this one's __cause__.",
+            response=getattr(exc, "response", None),
+        ) from exc
+
+
+def _log_refused_refresh(function: object, exc: Exception) -> None:
+    logger.debug(
+        "refresh function %s raised %s: logging in instead",
+        _name_of(function),
+        type(exc).__name__,
+    )
+
+
 def _call_sync(function: Callable[[Any], object], argument: object) -> object:
     result = function(argument)
     if inspect.isawaitable(result):
         if inspect.iscoroutine(result):
             result.close()
-        raise TypeError(
+        raise _AsyncFunctionMisuseError(
             f"{_name_of(function)} is async, so it can only serve AsyncClient "
             "requests; pass a sync function for Client."
         )
@@ -268,10 +327,18 @@ def login_source(
             `refresh_token` or `refreshToken` next to the access token.
         refresh: A function that takes a refresh token and returns a new token
             like the login does, used instead of a full login when the access
-            token has expired.
+            token has expired or was refused. If it raises or returns `None`,
+            one full login follows.
 
     Returns:
         A `FunctionSource`, still callable as `function` was.
+
+    Raises:
+        TypeError: If `function` is not callable.
+
+    When the function raises, requests that needed the token get a `LoginError`
+    whose `__cause__` is the function's exception, and `response` its
+    `response` attribute, if it has one (as `httpx.HTTPStatusError` does).
     """
 
     def wrap(function: Callable[[Any], object]) -> FunctionSource:

@@ -476,3 +476,29 @@ def _context(driver: Driver) -> Any:
     from httpx_cached_auth.httpx2 import HTTPX2
 
     return LoginContext(HTTPX2)
+
+
+def test_a_login_function_that_raises_gives_a_login_error(
+    driver: Driver, base_url: str, user: User, cache: TokenCache
+) -> None:
+    """A failing login function is a LoginError caused by its own exception."""
+    response = driver.module.Response(
+        503, request=driver.module.Request("POST", "http://login")
+    )
+
+    def failing_login(credentials: User) -> str:
+        raise driver.module.HTTPStatusError(
+            f"login failed for {credentials.password.get_secret_value()}",
+            request=response.request,
+            response=response,
+        )
+
+    with pytest.raises(
+        LoginError, match="failing_login raised HTTPStatusError"
+    ) as caught:
+        driver.get(driver.auth(user, failing_login, cache=cache), base_url + FILES_PATH)
+
+    assert isinstance(caught.value.__cause__, driver.module.HTTPStatusError)
+    assert caught.value.response.status_code == 503
+    assert PASSWORD not in str(caught.value)
+    assert len(cache) == 0

@@ -375,3 +375,26 @@ def _claims(token: str) -> dict[str, Any]:
         base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
     )
     return claims
+
+
+def test_a_refresh_function_that_raises_falls_back_to_one_login(
+    driver: Driver, base_url: str, user: User, clock: FakeClock
+) -> None:
+    """A refresh function that fails gives way to a full login, and is not retried."""
+    refreshes: list[str] = []
+
+    def broken_refresh(refresh_token: str) -> Token:
+        refreshes.append(refresh_token)
+        raise RuntimeError("the refresh endpoint is down")
+
+    source = _source_with(base_url, refresh_token="r-1")
+    login = login_source(source, refresh=broken_refresh)
+    cache = TokenCache(ttl=60, leeway=0, timer=clock)
+    auth = driver.auth(user, login, cache=cache)
+
+    for _ in range(3):
+        assert driver.get(auth, base_url + FILES_PATH).status_code == 200
+        clock.advance(61)
+
+    assert source.calls == 3
+    assert refreshes == ["r-1", "r-1"]
