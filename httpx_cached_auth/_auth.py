@@ -71,7 +71,7 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
                 "header must name an HTTP header, such as 'Authorization'."
             )
 
-        self._key = CacheKey(
+        self._key = CacheKey.of(
             token_source, credentials, label or _label_for(credentials)
         )
         self._cache = cache

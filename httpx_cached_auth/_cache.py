@@ -13,11 +13,12 @@ import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import anyio.lowlevel
@@ -27,6 +28,8 @@ from cachetools import Cache, LRUCache, TLRUCache, TTLCache
 from ._token import Token, jwt_lifetime
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
+
     from ._library import LoginContext
     from ._settings import CacheSettings
     from ._sources import TokenSource
@@ -67,29 +70,39 @@ class CacheKey:
     """
     The identity of a login: a token source and the credentials it logs in with.
 
-    Its hash is computed once, so the hot path of a request does not hash a
-    pydantic model again. Its repr shows only the non-secret `label`.
+    Keys are interned: `CacheKey.of()` returns the one key object of equal
+    (source, credentials), so that the hot path of a request hashes and compares
+    keys by identity, at C speed, instead of hashing a pydantic model again. Its
+    repr shows only the non-secret `label`.
     """
 
-    __slots__ = ("_hash", "credentials", "label", "source")
+    __slots__ = ("__weakref__", "credentials", "label", "source")
+
+    _interned: ClassVar[weakref.WeakValueDictionary[tuple[Any, Any], CacheKey]] = (
+        weakref.WeakValueDictionary()
+    )
+    _interning: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, source: TokenSource, credentials: Hashable, label: str) -> None:
         self.source = source
         self.credentials = credentials
         self.label = label
-        self._hash = hash((source, credentials))
 
-    def __hash__(self) -> int:
-        return self._hash
+    @classmethod
+    def of(cls, source: TokenSource, credentials: Hashable, label: str) -> CacheKey:
+        """
+        The key of (`source`, `credentials`): the same object for equal ones.
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, CacheKey):
-            return NotImplemented
-        return (
-            self._hash == other._hash
-            and self.source == other.source
-            and self.credentials == other.credentials
-        )
+        Raises:
+            TypeError: If the source or the credentials cannot be hashed.
+        """
+        with cls._interning:
+            key = cls._interned.get((source, credentials))
+            if key is None:
+                key = cls._interned[(source, credentials)] = cls(
+                    source, credentials, label
+                )
+            return key
 
     def __repr__(self) -> str:
         return f"<CacheKey {self.label}>"
@@ -122,7 +135,6 @@ def login_in_progress(key: CacheKey) -> bool:
 class _Entry:
     """A cached token with its access token revealed once, and how long it lives."""
 
-    token: Token
     access_token: str
     lifetime: float
 
@@ -343,7 +355,7 @@ class TokenCache:
     def get(self, key: CacheKey) -> str | None:
         """Return the cached access token of `key` without logging in, if any."""
         with self._lock:
-            entry = self._tokens.get(key)
+            entry = self._cached(key)
             if entry is None:
                 return None
             self._count("hits")
@@ -403,7 +415,7 @@ class TokenCache:
     ) -> tuple[str | None, _Flight | None, bool]:
         """Return a cached token, or the flight to wait for, or a new one to lead."""
         with self._lock:
-            entry = self._tokens.get(key)
+            entry = self._cached(key)
             if entry is not None:
                 self._count("hits")
                 return entry.access_token, None, False
@@ -415,6 +427,14 @@ class TokenCache:
             self._count("misses")
             flight = self._flights[key] = _Flight(self._generation, loop)
             return None, flight, True
+
+    def _cached(self, key: CacheKey) -> _Entry | None:
+        # Indexing is TLRUCache's cheapest way to a live item: `get()` would add
+        # a membership test and a timer context to every request.
+        try:
+            return self._tokens[key]
+        except KeyError:
+            return None
 
     def _outcome(self, flight: _Flight) -> str | None:
         """What a waiter takes from a finished flight; `None` means try again."""
@@ -497,7 +517,7 @@ class TokenCache:
         with self._lock:
             self._end(flight, key)
             if flight.generation == self._generation:
-                self._store(key, entry)
+                self._store(key, entry, token.refresh_token)
                 self._count(how)
 
         flight.entry = entry
@@ -536,8 +556,9 @@ class TokenCache:
         if self._flights.get(key) is flight:
             del self._flights[key]
 
-    def _store(self, key: CacheKey, entry: _Entry) -> None:
-        refresh_token = entry.token.refresh_token
+    def _store(
+        self, key: CacheKey, entry: _Entry, refresh_token: SecretStr | None
+    ) -> None:
         if refresh_token is not None:
             self._refresh_tokens[key] = refresh_token.get_secret_value()
         # A lifetime of zero or less would be expired on arrival: the token is
@@ -566,7 +587,7 @@ class TokenCache:
                 key.label,
                 own_lifetime,
             )
-        return _Entry(token, access_token, lifetime)
+        return _Entry(access_token, lifetime)
 
     def _leeway_for(self, own_lifetime: float) -> float:
         if self.leeway <= own_lifetime / 2:

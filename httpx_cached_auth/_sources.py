@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass, field
+from functools import partial
 from typing import Any, Protocol, TypeVar, overload
 from urllib.parse import urlsplit
 
@@ -539,7 +540,12 @@ async def asend_login(url: str, context: LoginContext, client: Any, **body: Any)
     try:
         if client is not None:
             return await _post(client, url, body)
-        async with library.async_client_class(timeout=_timeout(context)) as own_client:
+        # Building a client loads the CA certificates (some 20 ms of blocking
+        # file I/O), so it is built in a worker thread, off the event loop.
+        own_client = await anyio.to_thread.run_sync(
+            partial(library.async_client_class, timeout=_timeout(context))
+        )
+        async with own_client:
             return await _post(own_client, url, body)
     except library.http_error as exc:
         raise _unreachable(url, exc) from exc

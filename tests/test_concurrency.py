@@ -275,7 +275,9 @@ def test_a_late_401_never_evicts_a_newer_token(
     """Rejecting an old token leaves the newer one that replaced it in the cache."""
     cache = TokenCache()
     tokens = iter(["old-token", "new-token"])
-    key = CacheKey(httpx_cached_auth.FunctionSource(lambda _: next(tokens)), user, "u")
+    key = CacheKey.of(
+        httpx_cached_auth.FunctionSource(lambda _: next(tokens)), user, "u"
+    )
 
     assert cache.fetch(key, LoginContext()) == "old-token"
     cache.reject(key, "old-token")
