@@ -64,7 +64,7 @@ def test_demo_runs_as_a_module() -> None:
     command += ["--clients", "2", "--requests", "1", "--login-delay", "0"]
 
     # The command is this interpreter and fixed arguments, with no shell.
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         command, capture_output=True, text=True, timeout=60, check=False
     )
 

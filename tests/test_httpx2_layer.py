@@ -35,7 +35,9 @@ def test_a_mixed_process_logs_in_once(
 
 
 def test_each_library_refuses_the_others_auth(user: User, login: LoginEndpoint) -> None:
-    """httpx2 refuses the httpx auth and the reverse, which is why there are two classes."""
+    """
+    httpx2 refuses the httpx auth and the reverse, which is why there are two classes.
+    """
     with pytest.raises(TypeError):
         httpx2.Client(auth=httpx_cached_auth.CachedTokenAuth(user, login))
     with pytest.raises(TypeError):

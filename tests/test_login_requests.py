@@ -36,7 +36,9 @@ def _recording_clients(driver: Driver) -> tuple[dict[str, Any], list[Any]]:
 def test_every_login_sends_the_same_fields_and_nothing_of_the_users_request(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, cache: TokenCache
 ) -> None:
-    """Re-logins repeat the first login's body; the user's headers and query stay out."""
+    """
+    Re-logins repeat the first login's body; the user's headers and query stay out.
+    """
     clients, sent = _recording_clients(driver)
     login = LoginEndpoint(
         base_url + LOGIN_PATH,
@@ -116,7 +118,9 @@ def test_a_redirect_at_login_is_never_followed(
 def test_a_login_takes_the_timeout_of_the_client_that_needed_it(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, login: Any
 ) -> None:
-    """A client with a 0.1 s timeout gets a LoginError caused by a timeout, not a hang."""
+    """
+    A client with a 0.1 s timeout gets a LoginError caused by a timeout, not a hang.
+    """
     auth = driver.auth(user, login, cache=TokenCache())
 
     def send() -> Any:
@@ -139,7 +143,9 @@ def test_a_login_takes_the_timeout_of_the_client_that_needed_it(
 def test_auth_set_on_an_existing_client_and_per_request(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, login: Any
 ) -> None:
-    """`client.auth = ...` on a built client, and per-request `auth=`, share one login."""
+    """
+    `client.auth = ...` on a built client, and per-request `auth=`, share one login.
+    """
     cache = TokenCache()
 
     def send() -> list[int]:
@@ -170,7 +176,9 @@ def test_auth_set_on_an_existing_client_and_per_request(
 def test_a_login_function_using_the_caching_auth_itself_does_not_deadlock(
     driver: Driver, api: DemoLoginAPI, base_url: str, user: User, cache: TokenCache
 ) -> None:
-    """A login sent through a client whose auth is the same caching auth goes out bare."""
+    """
+    A login sent through a client whose auth is the same caching auth goes out bare.
+    """
     holder: dict[str, Any] = {}
 
     def login_through_own_client(credentials: User) -> str:
