@@ -512,16 +512,19 @@ class TokenCache:
         The token is stored and the flight removed under one lock, so that a new
         caller finds either the flight or the token, never neither.
         """
-        entry = self._entry_for(token, key)
-
-        with self._lock:
-            self._end(flight, key)
-            if flight.generation == self._generation:
-                self._store(key, entry, token.refresh_token)
-                self._count(how)
-
-        flight.entry = entry
-        flight.finish()
+        # The waiters are woken whatever happens here: with no entry they try
+        # again, and one of them logs in.
+        entry = None
+        try:
+            entry = self._entry_for(token, key)
+        finally:
+            with self._lock:
+                self._end(flight, key)
+                if entry is not None and flight.generation == self._generation:
+                    self._store(key, entry, token.refresh_token)
+                    self._count(how)
+            flight.entry = entry
+            flight.finish()
 
         logger.debug(
             "token %s for %s, kept %.0fs",
