@@ -176,6 +176,9 @@ class Driver:
     def client(self, **options: Any) -> Any:
         """A new, unopened client of this driver's library and mode."""
         options.setdefault("verify", _SSL_CONTEXT)
+        # A loaded CI machine serving hundreds of requests at once can be slow;
+        # no test here is about the client's own timeout unless it sets one.
+        options.setdefault("timeout", 30)
         kind = "AsyncClient" if self.is_async else "Client"
         return getattr(self.module, kind)(**options)
 

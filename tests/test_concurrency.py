@@ -106,7 +106,12 @@ def test_five_hundred_tasks_log_in_once_without_blocking_the_loop(
         async with anyio.create_task_group() as outer:
             outer.start_soon(heartbeat)
             async with (
-                driver.client(auth=driver.auth(user, login, cache=cache)) as shared,
+                driver.client(
+                    auth=driver.auth(user, login, cache=cache),
+                    # 250 requests at once on one client: no pool limit to queue on.
+                    limits=driver.module.Limits(max_connections=None),
+                    timeout=60,
+                ) as shared,
                 anyio.create_task_group() as group,
             ):
                 for index in range(500):
