@@ -25,6 +25,7 @@ import anyio.lowlevel
 import anyio.to_thread
 from cachetools import Cache, LRUCache, TLRUCache, TTLCache
 
+from ._exceptions import LoginError
 from ._token import Token, jwt_lifetime
 
 if TYPE_CHECKING:
@@ -209,6 +210,7 @@ class TokenCache:
             `exp` claims.
 
     Raises:
+        TypeError: If a setting is not a number (or `maxsize` not a whole one).
         ValueError: If a number is negative, or `ttl` or `maxsize` is zero.
     """
 
@@ -224,6 +226,9 @@ class TokenCache:
     ) -> None:
         _check_positive("ttl", ttl)
         _check_positive("maxsize", maxsize)
+        if not isinstance(maxsize, int):
+            raise TypeError(f"maxsize must be a whole number, not {maxsize!r}.")
+        _check_number("leeway", leeway)
         if not (leeway >= 0 and math.isfinite(leeway)):
             raise ValueError(f"leeway must be 0 or more seconds, not {leeway!r}.")
         if refresh_ttl is not None:
@@ -442,8 +447,16 @@ class TokenCache:
             with self._lock:
                 self._count("hits")
             return flight.entry.access_token
-        if flight.error is not None:
-            raise flight.error
+        error = flight.error
+        if isinstance(error, LoginError):
+            # Each waiter raises an error of its own, so that one shared object's
+            # traceback does not grow with every waiter's frames, from many threads.
+            copy = type(error)(
+                str(error), request=error._request, response=error.response
+            )
+            raise copy from error.__cause__
+        if error is not None:
+            raise error
         # The leader was cancelled or interrupted: one of the waiters leads now.
         return None
 
@@ -472,7 +485,11 @@ class TokenCache:
     def _obtain(self, key: CacheKey, context: LoginContext) -> tuple[Token, str]:
         refresh_token = self._refresh_token_of(key)
         if refresh_token is not None:
-            token = key.source.refresh(refresh_token, key.credentials, context)
+            try:
+                token = key.source.refresh(refresh_token, key.credentials, context)
+            except LoginError as exc:
+                _log_failed_refresh(key, exc)
+                token = None
             if token is not None:
                 return token, "refreshes"
             self._forget_refresh_token(key)
@@ -483,7 +500,13 @@ class TokenCache:
     async def _aobtain(self, key: CacheKey, context: LoginContext) -> tuple[Token, str]:
         refresh_token = self._refresh_token_of(key)
         if refresh_token is not None:
-            token = await key.source.arefresh(refresh_token, key.credentials, context)
+            try:
+                token = await key.source.arefresh(
+                    refresh_token, key.credentials, context
+                )
+            except LoginError as exc:
+                _log_failed_refresh(key, exc)
+                token = None
             if token is not None:
                 return token, "refreshes"
             self._forget_refresh_token(key)
@@ -633,6 +656,20 @@ def process_stats() -> CacheStats:
         return CacheStats(**_process_counts)
 
 
+def _log_failed_refresh(key: CacheKey, exc: LoginError) -> None:
+    # Whatever made the refresh fail (a refused grant, a server error, an
+    # unreachable endpoint), keeping the refresh token would fail every request
+    # the same way: one full login is tried instead.
+    logger.debug(
+        "refresh failed for %s (%s): logging in instead", key.label, type(exc).__name__
+    )
+
+
+def _check_number(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {type(value).__name__}.")
+
+
 def _expires_at(key: CacheKey, entry: _Entry, now: float) -> float:
     return now + entry.lifetime
 
@@ -642,5 +679,6 @@ def _same_source(cached: TokenSource, wanted: object) -> bool:
 
 
 def _check_positive(name: str, value: float) -> None:
+    _check_number(name, value)
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be a positive number, not {value!r}.")

@@ -365,3 +365,42 @@ def test_a_sync_client_inside_the_login_loop_does_not_deadlock(
 
     assert asyncio.run(work()) == [200, 200]
     assert api.logins == 2
+
+
+def test_each_waiter_gets_its_own_copy_of_a_login_error(user: User) -> None:
+    """Waiters on a failed login raise distinct LoginErrors with short tracebacks."""
+    cache = TokenCache()
+    gate = threading.Barrier(16)
+
+    def failing_login(credentials: object) -> str:
+        time.sleep(0.2)
+        raise ConnectionError("the login service is down")
+
+    key = CacheKey.of(httpx_cached_auth.FunctionSource(failing_login), user, "u")
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        gate.wait(timeout=30)
+        try:
+            cache.fetch(key, LoginContext())
+        except LoginError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(errors) == 16
+    assert len({id(error) for error in errors}) == 16
+    assert all(isinstance(error.__cause__, ConnectionError) for error in errors)
+    assert max(_frames(error) for error in errors) < 20
+    assert cache.stats.failures == 1
+
+
+def _frames(error: BaseException) -> int:
+    count, traceback = 0, error.__traceback__
+    while traceback is not None:
+        count, traceback = count + 1, traceback.tb_next
+    return count

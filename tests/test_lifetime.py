@@ -398,3 +398,28 @@ def test_a_refresh_function_that_raises_falls_back_to_one_login(
 
     assert source.calls == 3
     assert refreshes == ["r-1", "r-1"]
+
+
+@pytest.mark.parametrize("status", [500, 403, 429])
+def test_a_refresh_endpoint_that_fails_falls_back_to_one_login(
+    driver: Driver,
+    api: DemoLoginAPI,
+    base_url: str,
+    user: User,
+    clock: FakeClock,
+    status: int,
+) -> None:
+    """
+    A refresh answered 5xx, 403 or 429 gives way to one full login, not to an error.
+    """
+    cache = TokenCache(ttl=60, leeway=0, timer=clock)
+    auth = driver.auth(user, _refreshing_login(base_url), cache=cache)
+    driver.get(auth, base_url + FILES_PATH)
+    api.fail_next_refreshes(1, status=status)
+    clock.advance(61)
+
+    assert driver.get(auth, base_url + FILES_PATH).status_code == 200
+    clock.advance(61)
+    assert driver.get(auth, base_url + FILES_PATH).status_code == 200
+
+    assert (api.logins, api.refreshes) == (2, 2)
