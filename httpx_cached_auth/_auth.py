@@ -5,6 +5,7 @@ The auth flow: sign each request with the cached token, renew it once on a 401.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncGenerator, Generator, Hashable
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -19,6 +20,9 @@ from ._sources import FunctionSource, TokenSource
 __all__ = ["CachedTokenAuth", "CachedTokenFlows"]
 
 logger = logging.getLogger("httpx_cached_auth")
+
+# RFC 9110 section 5.6.2: a header name (and an auth scheme) is a "token".
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 # Attributes looked for, in this order, to name credentials in log lines.
 _LABEL_FIELDS = ("username", "email", "client_id", "login", "user", "name")
@@ -35,6 +39,9 @@ class _Request(Protocol):
 class _Response(Protocol):
     @property
     def status_code(self) -> int: ...
+
+    @property
+    def request(self) -> Any: ...
 
 
 RequestT = TypeVar("RequestT", bound=_Request)
@@ -64,11 +71,22 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
         _check_hashable(credentials)
         token_source = _as_token_source(source)
         token_source.check_credentials(credentials)
-        if cache is not None and not isinstance(cache, TokenCache):
+        if cache is None:
+            # The default cache reads the environment: a bad variable fails here,
+            # when the auth is built, rather than at the first request.
+            default_token_cache()
+        elif not isinstance(cache, TokenCache):
             raise TypeError(f"cache must be a TokenCache, not {type(cache).__name__}.")
-        if not header:
+        if not (isinstance(header, str) and _HEADER_NAME.fullmatch(header)):
             raise ValueError(
-                "header must name an HTTP header, such as 'Authorization'."
+                f"header must be an HTTP header name, such as 'Authorization', "
+                f"not {header!r}."
+            )
+        if scheme is not None and not (
+            isinstance(scheme, str) and _HEADER_NAME.fullmatch(scheme)
+        ):
+            raise ValueError(
+                f"scheme must be one word, such as 'Bearer', or None, not {scheme!r}."
             )
 
         self._key = CacheKey.of(
@@ -122,7 +140,7 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
         cache = self.cache
         access_token = cache.get(key) or self._fetch(cache, request)
         response = yield self._sign(request, access_token)
-        if response.status_code != 401:
+        if not self._refused(response, access_token):
             return
 
         cache.reject(key, access_token)
@@ -141,7 +159,7 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
         cache = self.cache
         access_token = cache.get(key) or await self._afetch(cache, request)
         response = yield self._sign(request, access_token)
-        if response.status_code != 401:
+        if not self._refused(response, access_token):
             return
 
         cache.reject(key, access_token)
@@ -162,6 +180,15 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
             return await cache.afetch(self._key, self._context(request))
         except LoginError as exc:
             raise self._library.adapt_error(exc) from exc.__cause__
+
+    def _refused(self, response: ResponseT, access_token: str) -> bool:
+        # Only a 401 to a request that carried this token says the token is bad. A
+        # 401 from another origin, after a redirect that dropped the header, says
+        # nothing about it: renewing would cost a login on every request.
+        if response.status_code != 401:
+            return False
+        carried = response.request.headers.get(self._header)
+        return bool(carried == self._prefix + access_token)
 
     def _sign(self, request: RequestT, access_token: str) -> RequestT:
         request.headers[self._header] = self._prefix + access_token

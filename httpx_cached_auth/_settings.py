@@ -46,7 +46,11 @@ class CacheSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, validate_default=True
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,  # `HTTPX_CACHED_AUTH_REFRESH_TTL=` means unset
+        extra="ignore",
+        frozen=True,
+        validate_default=True,
     )
 
     ttl: float = Field(default=300.0, gt=0, allow_inf_nan=False)
@@ -63,14 +67,23 @@ class CacheSettings(BaseSettings):
 
         Args:
             env_file: A `.env`-style file of `HTTPX_CACHED_AUTH_*=value` lines,
-                such as `".env.stage"`; a missing file is ignored.
+                such as `".env.stage"`.
             overrides: Values set in code, such as `ttl=60`; they win over
                 the environment.
 
         Raises:
-            SettingsError: If a value is invalid; the message names the
-                variable (or argument) and what is wrong with it.
+            SettingsError: If a value is invalid, the message naming the
+                variable (or argument) and what is wrong with it; or if
+                `env_file` does not exist.
         """
+        if env_file is not None and not Path(env_file).is_file():
+            # A mistyped deployment name must not quietly fall back to defaults.
+            raise SettingsError(
+                f"The settings file {str(env_file)!r} does not exist; check its "
+                "name, or leave env_file out to read the environment only.",
+                errors={"env_file": "no such file"},
+            )
+
         try:
             # _env_file is pydantic-settings' own init argument, unknown to mypy.
             return cls(_env_file=env_file, **overrides)  # type: ignore[call-arg]

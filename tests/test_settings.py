@@ -110,15 +110,26 @@ def test_the_default_cache_follows_the_environment(
     assert api.logins == 2
 
 
-def test_a_bad_variable_fails_the_first_request_clearly(
-    driver: Driver,
-    base_url: str,
-    user: User,
-    login: LoginEndpoint,
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_bad_variable_fails_when_the_auth_is_built(
+    driver: Driver, login: LoginEndpoint, user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a broken variable, the first request raises SettingsError, not a login."""
+    """
+    With a broken variable, building an auth on the default cache raises SettingsError.
+    """
     monkeypatch.setenv("HTTPX_CACHED_AUTH_MAXSIZE", "many")
 
     with pytest.raises(SettingsError, match="HTTPX_CACHED_AUTH_MAXSIZE"):
-        driver.get(driver.auth(user, login), base_url + FILES_PATH)
+        driver.auth(user, login)
+
+
+def test_a_missing_env_file_is_an_error(tmp_path: Path) -> None:
+    """A mistyped environment file name fails instead of falling back to defaults."""
+    with pytest.raises(SettingsError, match="does not exist"):
+        CacheSettings.load(env_file=tmp_path / ".env.prdo")
+
+
+def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`HTTPX_CACHED_AUTH_REFRESH_TTL=` leaves the setting at its default."""
+    monkeypatch.setenv("HTTPX_CACHED_AUTH_REFRESH_TTL", "")
+
+    assert CacheSettings.load().refresh_ttl is None
