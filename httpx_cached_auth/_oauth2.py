@@ -27,6 +27,8 @@ from ._sources import (
     _FrozenMapping,
     _raise_for_login_status,
     asend_login,
+    read_json_object,
+    redact_url,
     send_login,
 )
 from ._token import Token, coerce_token
@@ -126,7 +128,7 @@ class _Client:
     secret: str | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, repr=False)
 class _OAuth2Grant(TokenSource):
     """
     What the OAuth2 grants share.
@@ -171,6 +173,15 @@ class _OAuth2Grant(TokenSource):
         set_field(self, "headers", _extra_headers(headers))
         set_field(self, "client", client)
         set_field(self, "async_client", async_client)
+
+    def __repr__(self) -> str:
+        shown = {
+            name: getattr(self, name)
+            for name in ("client_id", "scope", "client_auth")
+            if getattr(self, name, None) is not None
+        }
+        options = "".join(f", {name}={value!r}" for name, value in shown.items())
+        return f"{type(self).__name__}({redact_url(self.token_url)!r}{options})"
 
     @property
     def supports_refresh(self) -> bool:
@@ -266,16 +277,7 @@ class _OAuth2Grant(TokenSource):
 
     def _read(self, response: Any, *, what: str) -> Token:
         self._raise_for_oauth_error(response, what)
-
-        try:
-            document = response.json()
-        except ValueError:
-            raise TokenResponseError(
-                f"The {what} answer from {self.token_url} is not JSON; "
-                "check that the URL is the server's OAuth2 token endpoint.",
-                request=response.request,
-                response=response,
-            ) from None
+        document = read_json_object(response, what=what)
 
         try:
             return coerce_token(document)
@@ -290,7 +292,7 @@ class _OAuth2Grant(TokenSource):
         if response.status_code in (400, 401):
             logger.debug(
                 "refresh token refused by %s (%s %s)",
-                self.token_url,
+                redact_url(self.token_url),
                 response.status_code,
                 _error_code(response) or "no registered error code",
             )
@@ -309,7 +311,8 @@ class _OAuth2Grant(TokenSource):
         advice = self._advice_for(code)
         error = f" {code}" if code else ""
         raise LoginError(
-            f"The {what} at {self.token_url} answered {status}{error}: {advice}.",
+            f"The {what} at {redact_url(self.token_url)} answered "
+            f"{status}{error}: {advice}.",
             request=response.request,
             response=response,
         )
@@ -336,7 +339,7 @@ class _OAuth2Grant(TokenSource):
         return "check the credentials, `client_auth`, `scope` and `extra_params`"
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, repr=False)
 class OAuth2ClientCredentials(_OAuth2Grant):
     """
     The OAuth2 client credentials grant (RFC 6749, section 4.4).
@@ -426,7 +429,7 @@ class OAuth2ClientCredentials(_OAuth2Grant):
         )
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True, init=False, repr=False)
 class OAuth2PasswordGrant(_OAuth2Grant):
     """
     The OAuth2 resource owner password credentials grant (RFC 6749, section 4.3).
@@ -564,7 +567,7 @@ def _error_code(response: Any) -> str | None:
     """The `error` of an OAuth2 error answer, if it is a registered code."""
     try:
         document = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
     code = document.get("error") if isinstance(document, dict) else None
@@ -572,7 +575,7 @@ def _error_code(response: Any) -> str | None:
 
 
 def _log_request(form: Mapping[str, str], url: str) -> None:
-    logger.debug("OAuth2 %s grant sent to %s", form["grant_type"], url)
+    logger.debug("OAuth2 %s grant sent to %s", form["grant_type"], redact_url(url))
 
 
 def _scope_string(scope: str | Sequence[str] | None) -> str | None:

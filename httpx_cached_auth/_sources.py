@@ -36,6 +36,8 @@ __all__ = [
     "asend_login",
     "credentials_payload",
     "login_source",
+    "read_json_object",
+    "redact_url",
     "send_login",
 ]
 
@@ -356,7 +358,7 @@ def login_source(
     return wrap if function is None else wrap(function)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LoginEndpoint(TokenSource):
     """
     A login URL that takes the credentials as JSON and answers with a token.
@@ -422,6 +424,18 @@ class LoginEndpoint(TokenSource):
             if value is not None:
                 object.__setattr__(self, name, _FrozenMapping(value))
 
+    def __repr__(self) -> str:
+        shown = {
+            "token_path": self.token_path,
+            "refresh_url": self.refresh_url and redact_url(self.refresh_url),
+            "refresh_field": self.refresh_field if self.refresh_url else None,
+            "fields": self.fields,
+        }
+        options = "".join(
+            f", {name}={value!r}" for name, value in shown.items() if value is not None
+        )
+        return f"LoginEndpoint({redact_url(self.url)!r}{options})"
+
     @property
     def supports_refresh(self) -> bool:
         """Whether a `refresh_url` was given."""
@@ -477,16 +491,7 @@ class LoginEndpoint(TokenSource):
 
     def _read(self, response: Any, *, what: str) -> Token:
         _raise_for_login_status(response, what)
-
-        try:
-            document = response.json()
-        except ValueError:
-            raise TokenResponseError(
-                f"The {what} answer from {self.url} is not JSON; "
-                "check that the URL is the API's login endpoint.",
-                request=response.request,
-                response=response,
-            ) from None
+        document = read_json_object(response, what=what)
 
         try:
             return coerce_token(
@@ -650,9 +655,54 @@ def _timeout(context: LoginContext) -> Any:
     return context.library.timeout_class(**context.timeout)
 
 
+def read_json_object(response: Any, *, what: str) -> Mapping[str, Any]:
+    """
+    The JSON object a login answered with.
+
+    Raises:
+        TokenResponseError: If the body is not JSON, is too deeply nested to
+            decode, or is not an object (a bare string is never taken for a
+            token: it is more likely an error message).
+    """
+    url = redact_url(response.request.url)
+    try:
+        document = response.json()
+    except (ValueError, RecursionError):
+        document = None
+        problem = "is not JSON"
+    else:
+        problem = "is not a JSON object"
+
+    if isinstance(document, Mapping):
+        return document
+    raise TokenResponseError(
+        f"The {what} answer from {url} {problem}; check that the URL is the "
+        "API's login or token endpoint.",
+        request=response.request,
+        response=response,
+    )
+
+
+def redact_url(url: object) -> str:
+    """
+    A URL fit for messages and reprs: without user info or query.
+
+    Either may hold a secret (a password, an `api_key=` parameter), so they are
+    replaced by `[secure]`, as httpx does for passwords.
+    """
+    parts = urlsplit(str(url))
+    _userinfo, at, host = parts.netloc.rpartition("@")
+    redacted = f"{parts.scheme}://{'[secure]@' if at else ''}{host}{parts.path}"
+    if parts.query:
+        redacted += "?[secure]"
+
+    return redacted
+
+
 def _unreachable(url: str, exc: Exception) -> LoginError:
     return LoginError(
-        f"Could not reach the login endpoint {url} ({type(exc).__name__}: {exc}); "
+        f"Could not reach the login endpoint {redact_url(url)} "
+        f"({type(exc).__name__}: {exc}); "
         "nothing was cached, the next request tries again.",
         request=getattr(exc, "_request", None),
     )
@@ -663,11 +713,12 @@ def _raise_for_login_status(response: Any, what: str) -> None:
     if 200 <= status < 300:
         return
 
-    url = response.request.url
+    url = redact_url(response.request.url)
     if 300 <= status < 400:
+        location = redact_url(response.headers.get("location", ""))
         advice = (
             f"redirects are not followed for logins, so that credentials go only "
-            f"where configured: use the final URL ({response.headers.get('location')})"
+            f"where configured: use the final URL ({location})"
         )
     elif status in (401, 403):
         advice = "check the credentials and the login URL"

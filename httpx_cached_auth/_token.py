@@ -54,6 +54,12 @@ class Token(BaseModel):
     expires_in: float | None = None
     refresh_token: SecretStr | None = None
 
+    @field_validator("access_token")
+    @classmethod
+    def _check_access_token(cls, value: SecretStr) -> SecretStr:
+        _usable(value.get_secret_value(), "the Token")
+        return value
+
     @field_validator("expires_in", mode="before")
     @classmethod
     def _parse_expires_in(cls, value: object) -> float | None:
@@ -130,7 +136,12 @@ def coerce_token(
 
     if isinstance(answer, str):
         return Token(
-            access_token=SecretStr(_non_empty(answer, "the token source's answer"))
+            access_token=SecretStr(_usable(answer, "the token source's answer"))
+        )
+    if answer is None or isinstance(answer, (bool, int, float)):
+        raise TokenResponseError(
+            f"The token source returned {type(answer).__name__}, not a token: return "
+            "the access token, a Token, or a mapping or object holding it."
         )
 
     access_token = _read_required(answer, token_path)
@@ -170,7 +181,7 @@ def _read_required(answer: object, path: str) -> str:
             "set `token_path` to the access token itself."
         )
 
-    return _non_empty(value, repr(path))
+    return _usable(value, repr(path))
 
 
 def _read_optional(
@@ -197,9 +208,17 @@ def _has_step(document: object, name: str) -> bool:
     return hasattr(document, name)
 
 
-def _non_empty(value: str, where: str) -> str:
+def _usable(value: str, where: str) -> str:
+    """The access token, if it can be sent in an HTTP header as it is."""
     if not value.strip():
         raise TokenResponseError(f"The access token in {where} is empty.")
+    # A token goes into a header: a line break would split it (or smuggle a header
+    # in), and non-ASCII cannot be encoded. RFC 6750 tokens are visible ASCII.
+    if not all("!" <= character <= "~" for character in value):
+        raise TokenResponseError(
+            f"The access token in {where} holds spaces, control or non-ASCII "
+            "characters, so it cannot be sent in a header; check `token_path`."
+        )
     return value
 
 

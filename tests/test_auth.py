@@ -502,3 +502,81 @@ def test_a_login_function_that_raises_gives_a_login_error(
     assert caught.value.response.status_code == 503
     assert PASSWORD not in str(caught.value)
     assert len(cache) == 0
+
+
+def test_a_401_from_another_origin_keeps_the_token(
+    driver: Driver, user: User, cache: TokenCache
+) -> None:
+    """A redirect to a site that answers 401 without our header costs no new login."""
+    logins: list[User] = []
+
+    def login(credentials: User) -> str:
+        logins.append(credentials)
+        return "token-1"
+
+    def handler(request: Any) -> Any:
+        if request.url.host == "api.example.com":
+            return driver.module.Response(
+                302, headers={"Location": "https://storage.example.net/blob"}
+            )
+        return driver.module.Response(401)
+
+    transport = driver.module.MockTransport(handler)
+    auth = driver.auth(user, login, cache=cache)
+    statuses = _statuses(
+        driver, auth, "https://api.example.com/x", transport=transport, count=3
+    )
+
+    assert statuses == [401, 401, 401]
+    assert len(logins) == 1
+    assert len(cache) == 1
+
+
+def _statuses(
+    driver: Driver, auth: Any, url: str, *, transport: Any, count: int
+) -> Any:
+    options = {"auth": auth, "transport": transport, "follow_redirects": True}
+    if not driver.is_async:
+        with driver.client(**options) as client:
+            return [client.get(url).status_code for _ in range(count)]
+
+    async def work() -> list[int]:
+        async with driver.client(**options) as client:
+            return [(await client.get(url)).status_code for _ in range(count)]
+
+    return driver.run(work)
+
+
+@pytest.mark.parametrize("token", ["abc\r\nX-Evil: 1", "abc\x00def", "with space", "é"])
+def test_a_token_that_cannot_go_in_a_header_is_refused_unseen(
+    driver: Driver, base_url: str, user: User, cache: TokenCache, token: str
+) -> None:
+    """
+    Control, space or non-ASCII characters are a TokenResponseError that hides them.
+    """
+    with pytest.raises(
+        TokenResponseError, match="cannot be sent in a header"
+    ) as caught:
+        driver.get(
+            driver.auth(user, lambda _: token, cache=cache), base_url + FILES_PATH
+        )
+
+    assert token not in str(caught.value)
+    assert len(cache) == 0
+
+
+def test_urls_are_shown_without_user_info_or_query(
+    driver: Driver, user: User, cache: TokenCache, base_url: str
+) -> None:
+    """A password or API key in a login URL is in neither the repr nor the error."""
+    login = LoginEndpoint("http://svc:URL-PASSWORD@127.0.0.1:9/login?api_key=QUERY-KEY")
+
+    with pytest.raises(LoginError) as caught:
+        driver.get(driver.auth(user, login, cache=cache), base_url + FILES_PATH)
+
+    shown = (
+        repr(login) + str(caught.value) + repr(driver.auth(user, login, cache=cache))
+    )
+    assert "URL-PASSWORD" not in shown
+    assert "QUERY-KEY" not in shown
+    assert "http://[secure]@127.0.0.1:9/login?[secure]" in shown

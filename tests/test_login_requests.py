@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import FILES_PATH, LOGIN_PATH, REFRESH_PATH, Driver, User
 
-from httpx_cached_auth import LoginEndpoint, LoginError, TokenCache
+from httpx_cached_auth import LoginEndpoint, LoginError, TokenCache, TokenResponseError
 from httpx_cached_auth._demo_api import DemoLoginAPI
 
 
@@ -197,3 +197,37 @@ def test_a_login_function_using_the_caching_auth_itself_does_not_deadlock(
 
     assert driver.get(holder["auth"], base_url + FILES_PATH).status_code == 200
     assert api.logins == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'"Invalid credentials"', "is not a JSON object"),
+        (b"[" * 100_000 + b"]" * 100_000, "is not JSON"),
+        (b"<html>login</html>", "is not JSON"),
+    ],
+    ids=["bare-string", "deeply-nested", "html"],
+)
+def test_a_login_answer_that_is_not_a_json_object_is_refused(
+    driver: Driver,
+    user: User,
+    cache: TokenCache,
+    base_url: str,
+    body: bytes,
+    problem: str,
+) -> None:
+    """
+    A 200 login whose body is not a JSON object is a TokenResponseError, never a token.
+    """
+    transport = driver.module.MockTransport(
+        lambda request: driver.module.Response(200, content=body)
+    )
+    key = "async_client" if driver.is_async else "client"
+    login = LoginEndpoint(
+        "https://api.example.com/login", **{key: driver.client(transport=transport)}
+    )
+
+    with pytest.raises(TokenResponseError, match=problem):
+        driver.get(driver.auth(user, login, cache=cache), base_url + FILES_PATH)
+
+    assert len(cache) == 0
