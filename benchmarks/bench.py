@@ -834,7 +834,7 @@ def print_table(
 
 def print_header(sizes: Sizes, quick: bool) -> None:
     """Print what the figures were measured on."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     try:
         httpx2_version = importlib.metadata.version("httpx2")
     except importlib.metadata.PackageNotFoundError:

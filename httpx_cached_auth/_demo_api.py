@@ -472,7 +472,7 @@ class DemoLoginAPI:
             payload["client_id"] = client_id
         if self.jwt_exp:
             # Rounded down, so that a client trusting `exp` renews a little early.
-            aware = expire.replace(tzinfo=datetime.timezone.utc)
+            aware = expire.replace(tzinfo=datetime.UTC)
             payload["exp"] = int(aware.timestamp())
 
         with self._lock:
@@ -926,7 +926,7 @@ def _json_seconds(seconds: float) -> int | float:
 
 def _utc_now() -> datetime.datetime:
     """Return the time as the real API stores it: naive, in UTC."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 def _b64url(data: bytes) -> str:
