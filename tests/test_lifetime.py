@@ -47,6 +47,17 @@ def _source_with(base_url: str, **fields: Any) -> Any:
     return login_with_fields
 
 
+def _assert_renewed_at(
+    seconds: float, driver: Driver, auth: Any, url: str, source: Any, clock: FakeClock
+) -> None:
+    """The token is reused until `seconds` after the login, and renewed just after."""
+    assert _logins_after(driver, auth, url, source) == 1
+    clock.advance(seconds - EPSILON)
+    assert _logins_after(driver, auth, url, source) == 1
+    clock.advance(2 * EPSILON)
+    assert _logins_after(driver, auth, url, source) == 2
+
+
 def _logins_after(driver: Driver, auth: Any, url: str, source: Any) -> int:
     assert driver.get(auth, url).status_code == 200
     return int(source.calls)
@@ -64,11 +75,7 @@ def test_a_token_is_renewed_at_its_lifetime_minus_the_leeway(
     auth = driver.auth(user, source, cache=cache)
     url = base_url + FILES_PATH
 
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(90 - EPSILON)
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(2 * EPSILON)
-    assert _logins_after(driver, auth, url, source) == 2
+    _assert_renewed_at(90, driver, auth, url, source, clock)
 
 
 def test_a_leeway_of_zero_means_zero(
@@ -80,11 +87,7 @@ def test_a_leeway_of_zero_means_zero(
     auth = driver.auth(user, source, cache=cache)
     url = base_url + FILES_PATH
 
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(100 - EPSILON)
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(2 * EPSILON)
-    assert _logins_after(driver, auth, url, source) == 2
+    _assert_renewed_at(100, driver, auth, url, source, clock)
 
 
 def test_the_ttl_caps_a_longer_token_lifetime(
@@ -96,11 +99,7 @@ def test_the_ttl_caps_a_longer_token_lifetime(
     auth = driver.auth(user, source, cache=cache)
     url = base_url + FILES_PATH
 
-    _logins_after(driver, auth, url, source)
-    clock.advance(60 - EPSILON)
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(2 * EPSILON)
-    assert _logins_after(driver, auth, url, source) == 2
+    _assert_renewed_at(60, driver, auth, url, source, clock)
 
 
 def test_a_leeway_longer_than_half_the_lifetime_is_clamped_with_one_warning(
@@ -119,11 +118,7 @@ def test_a_leeway_longer_than_half_the_lifetime_is_clamped_with_one_warning(
     auth = driver.auth(user, source, cache=cache)
     url = base_url + FILES_PATH
 
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(15 - EPSILON)
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(2 * EPSILON)
-    assert _logins_after(driver, auth, url, source) == 2
+    _assert_renewed_at(15, driver, auth, url, source, clock)
 
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
@@ -148,11 +143,7 @@ def test_a_jwt_exp_claim_sets_the_lifetime_when_expires_in_is_absent(
     auth = driver.auth(user, login_reading_exp, cache=cache)
     url = base_url + FILES_PATH
 
-    assert _logins_after(driver, auth, url, login_reading_exp) == 1
-    clock.advance(95 - EPSILON)
-    assert _logins_after(driver, auth, url, login_reading_exp) == 1
-    clock.advance(2 * EPSILON)
-    assert _logins_after(driver, auth, url, login_reading_exp) == 2
+    _assert_renewed_at(95, driver, auth, url, login_reading_exp, clock)
 
 
 def test_a_jwt_without_exp_keeps_the_configured_ttl(
@@ -164,11 +155,7 @@ def test_a_jwt_without_exp_keeps_the_configured_ttl(
     auth = driver.auth(user, source, cache=cache)
     url = base_url + FILES_PATH
 
-    _logins_after(driver, auth, url, source)
-    clock.advance(120 - EPSILON)
-    assert _logins_after(driver, auth, url, source) == 1
-    clock.advance(2 * EPSILON)
-    assert _logins_after(driver, auth, url, source) == 2
+    _assert_renewed_at(120, driver, auth, url, source, clock)
 
 
 @pytest.mark.parametrize("expires_in", [0, -5])
