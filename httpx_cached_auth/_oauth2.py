@@ -19,7 +19,7 @@ from urllib.parse import quote_plus
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from ._exceptions import LoginError, TokenResponseError
+from ._exceptions import LoginError
 from ._library import LoginContext
 from ._sources import (
     TokenSource,
@@ -27,11 +27,11 @@ from ._sources import (
     _FrozenMapping,
     _raise_for_login_status,
     asend_login,
-    read_json_object,
+    read_token,
     redact_url,
     send_login,
 )
-from ._token import Token, coerce_token
+from ._token import Token
 
 __all__ = [
     "ClientCredentials",
@@ -277,14 +277,7 @@ class _OAuth2Grant(TokenSource):
 
     def _read(self, response: Any, *, what: str) -> Token:
         self._raise_for_oauth_error(response, what)
-        document = read_json_object(response, what=what)
-
-        try:
-            return coerce_token(document)
-        except TokenResponseError as exc:
-            raise TokenResponseError(
-                str(exc), request=response.request, response=response
-            ) from None
+        return read_token(response, what=what)
 
     def _read_refresh(self, response: Any) -> Token | None:
         # RFC 6749, section 5.2: a refused refresh token is 400 invalid_grant;

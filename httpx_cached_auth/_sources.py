@@ -36,7 +36,7 @@ __all__ = [
     "asend_login",
     "credentials_payload",
     "login_source",
-    "read_json_object",
+    "read_token",
     "redact_url",
     "send_login",
 ]
@@ -491,19 +491,13 @@ class LoginEndpoint(TokenSource):
 
     def _read(self, response: Any, *, what: str) -> Token:
         _raise_for_login_status(response, what)
-        document = read_json_object(response, what=what)
-
-        try:
-            return coerce_token(
-                document,
-                token_path=self.token_path,
-                expires_in_path=self.expires_in_path,
-                refresh_token_path=self.refresh_token_path,
-            )
-        except TokenResponseError as exc:
-            raise TokenResponseError(
-                str(exc), request=response.request, response=response
-            ) from None
+        return read_token(
+            response,
+            what=what,
+            token_path=self.token_path,
+            expires_in_path=self.expires_in_path,
+            refresh_token_path=self.refresh_token_path,
+        )
 
     def _read_refresh(self, response: Any) -> Token | None:
         # RFC 6749, section 5.2: a refused grant is 400 invalid_grant; many APIs
@@ -655,32 +649,35 @@ def _timeout(context: LoginContext) -> Any:
     return context.library.timeout_class(**context.timeout)
 
 
-def read_json_object(response: Any, *, what: str) -> Mapping[str, Any]:
+def read_token(response: Any, *, what: str, **paths: Any) -> Token:
     """
-    The JSON object a login answered with.
+    The token in a successful login answer, read at `paths` (see `coerce_token`).
 
     Raises:
         TokenResponseError: If the body is not JSON, is too deeply nested to
             decode, or is not an object (a bare string is never taken for a
-            token: it is more likely an error message).
+            token: it is more likely an error message); or if it holds no
+            usable token. The response is attached.
     """
     url = redact_url(response.request.url)
     try:
         document = response.json()
     except (ValueError, RecursionError):
-        document = None
-        problem = "is not JSON"
+        document, problem = None, "is not JSON"
     else:
         problem = "is not a JSON object"
 
-    if isinstance(document, Mapping):
-        return document
-    raise TokenResponseError(
-        f"The {what} answer from {url} {problem}; check that the URL is the "
-        "API's login or token endpoint.",
-        request=response.request,
-        response=response,
-    )
+    try:
+        if not isinstance(document, Mapping):
+            raise TokenResponseError(
+                f"The {what} answer from {url} {problem}; check that the URL is "
+                "the API's login or token endpoint."
+            )
+        return coerce_token(document, **paths)
+    except TokenResponseError as exc:
+        raise TokenResponseError(
+            str(exc), request=response.request, response=response
+        ) from None
 
 
 def redact_url(url: object) -> str:
