@@ -9,6 +9,8 @@ its outcome: the same token, or the same error.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import threading
@@ -22,7 +24,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import anyio.lowlevel
-import anyio.to_thread
 from cachetools import Cache, LRUCache, TLRUCache, TTLCache
 
 from ._exceptions import LoginError
@@ -57,7 +58,8 @@ class CacheStats:
         misses: Requests that found no token and started a login or a refresh.
         logins: Full logins that returned a token.
         refreshes: Refresh-token grants that returned a token.
-        failures: Logins or refreshes that raised.
+        failures: Logins that raised, and refreshes that failed (each followed
+            by a full login).
     """
 
     hits: int = 0
@@ -147,33 +149,80 @@ class _Flight:
     """
     One login under way for one key, and the callers waiting for it.
 
-    A sync caller waits on `done`. An async caller in the leader's own event loop
-    waits on `async_done`; an async caller in another loop (or behind a sync
-    leader) waits on `done` in a worker thread, so that no loop is ever blocked.
+    A sync caller blocks on `done`. An async caller registers a waker and awaits
+    an event of its own loop, which the waker sets from whatever thread ends the
+    flight, without blocking it: no worker thread is taken while waiting, and a
+    cancelled waiter leaves nothing behind.
     """
 
-    __slots__ = ("async_done", "done", "entry", "error", "generation", "loop")
+    __slots__ = (
+        "_lock",
+        "_wakers",
+        "done",
+        "entry",
+        "error",
+        "generation",
+        "loop",
+        "stale",
+    )
 
     def __init__(
         self, generation: int, loop: anyio.lowlevel.EventLoopToken | None
     ) -> None:
         self.generation = generation
         self.loop = loop
+        self.stale = False
         self.done = threading.Event()
-        self.async_done = anyio.Event() if loop is not None else None
         self.entry: _Entry | None = None
         self.error: BaseException | None = None
+        self._wakers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def finish(self) -> None:
-        self.done.set()
-        if self.async_done is not None:
-            self.async_done.set()
+        with self._lock:
+            self.done.set()
+            wakers, self._wakers = self._wakers, []
+        for wake in wakers:
+            wake()
 
     async def wait(self) -> None:
-        if self.async_done is not None and self.loop == _current_loop():
-            await self.async_done.wait()
-        else:
-            await anyio.to_thread.run_sync(self.done.wait, abandon_on_cancel=True)
+        event = anyio.Event()
+        wake = _waker_of(event)
+        with self._lock:
+            if self.done.is_set():
+                return
+            self._wakers.append(wake)
+
+        try:
+            await event.wait()
+        finally:
+            with self._lock:
+                if wake in self._wakers:
+                    self._wakers.remove(wake)
+
+
+def _waker_of(event: anyio.Event) -> Callable[[], None]:
+    """
+    A function that sets `event` from any thread, without waiting for its loop.
+
+    anyio's `from_thread.run_sync` would block the calling thread until the
+    event's loop ran the call: two loops ending flights the other waits on could
+    then block each other forever. The loop's own thread-safe scheduling (asyncio's
+    `call_soon_threadsafe`, trio's `run_sync_soon`) returns at once instead.
+    """
+    loop = anyio.lowlevel.current_token().native_token
+    schedule: Callable[[Callable[[], None]], object] = (
+        loop.call_soon_threadsafe
+        if isinstance(loop, asyncio.AbstractEventLoop)
+        else loop.run_sync_soon  # type: ignore[attr-defined]
+    )
+
+    def wake() -> None:
+        # A loop that has ended has no waiter left to wake.
+        with contextlib.suppress(Exception):
+            schedule(event.set)
+
+    return wake
 
 
 def _current_loop() -> anyio.lowlevel.EventLoopToken | None:
@@ -328,12 +377,16 @@ class TokenCache:
             keys = [
                 key
                 for key in {*self._tokens.keys(), *self._refresh_tokens.keys()}
-                if key.credentials == credentials
-                and (source is None or _same_source(key.source, source))
+                if _matches(key, credentials, source)
             ]
             for key in keys:
                 self._tokens.pop(key, None)
                 self._refresh_tokens.pop(key, None)
+            # A login under way would store its token right after: it still
+            # answers the requests waiting for it, but is not kept.
+            for key, flight in self._flights.items():
+                if _matches(key, credentials, source):
+                    flight.stale = True
 
         for key in keys:
             logger.debug("token invalidated for %s", key.label)
@@ -464,11 +517,12 @@ class TokenCache:
         try:
             with _logging_in(key):
                 token, how = self._obtain(key, context)
+            entry = self._entry_for(token, key)
         except BaseException as exc:
             self._abort(flight, key, exc)
             raise
 
-        return self._land(flight, key, token, how)
+        return self._land(flight, key, entry, token.refresh_token, how)
 
     async def _alead(
         self, flight: _Flight, key: CacheKey, context: LoginContext
@@ -476,11 +530,12 @@ class TokenCache:
         try:
             with _logging_in(key):
                 token, how = await self._aobtain(key, context)
+            entry = self._entry_for(token, key)
         except BaseException as exc:
             self._abort(flight, key, exc)
             raise
 
-        return self._land(flight, key, token, how)
+        return self._land(flight, key, entry, token.refresh_token, how)
 
     def _obtain(self, key: CacheKey, context: LoginContext) -> tuple[Token, str]:
         refresh_token = self._refresh_token_of(key)
@@ -488,7 +543,7 @@ class TokenCache:
             try:
                 token = key.source.refresh(refresh_token, key.credentials, context)
             except LoginError as exc:
-                _log_failed_refresh(key, exc)
+                self._refresh_failed(key, exc)
                 token = None
             if token is not None:
                 return token, "refreshes"
@@ -505,7 +560,7 @@ class TokenCache:
                     refresh_token, key.credentials, context
                 )
             except LoginError as exc:
-                _log_failed_refresh(key, exc)
+                self._refresh_failed(key, exc)
                 token = None
             if token is not None:
                 return token, "refreshes"
@@ -523,29 +578,46 @@ class TokenCache:
             logger.debug("refreshing the token of %s", key.label)
         return refresh_token
 
+    def _refresh_failed(self, key: CacheKey, exc: LoginError) -> None:
+        # Whatever made the refresh fail (a refused grant, a server error, an
+        # unreachable endpoint), keeping the refresh token would fail every
+        # request the same way: one full login is tried instead.
+        with self._lock:
+            self._count("failures")
+        logger.debug(
+            "refresh failed for %s (%s): logging in instead",
+            key.label,
+            type(exc).__name__,
+        )
+
     def _forget_refresh_token(self, key: CacheKey) -> None:
         with self._lock:
             self._refresh_tokens.pop(key, None)
         logger.debug("refresh refused for %s: logging in again", key.label)
 
-    def _land(self, flight: _Flight, key: CacheKey, token: Token, how: str) -> str:
+    def _land(
+        self,
+        flight: _Flight,
+        key: CacheKey,
+        entry: _Entry,
+        refresh_token: SecretStr | None,
+        how: str,
+    ) -> str:
         """
         End a flight with a token: store it, count it, and wake the waiters.
 
         The token is stored and the flight removed under one lock, so that a new
-        caller finds either the flight or the token, never neither.
+        caller finds either the flight or the token, never neither. A flight
+        that `clear()` or `invalidate()` made stale still answers its waiters,
+        but stores nothing.
         """
-        # The waiters are woken whatever happens here: with no entry they try
-        # again, and one of them logs in.
-        entry = None
         try:
-            entry = self._entry_for(token, key)
-        finally:
             with self._lock:
                 self._end(flight, key)
-                if entry is not None and flight.generation == self._generation:
-                    self._store(key, entry, token.refresh_token)
+                if not flight.stale and flight.generation == self._generation:
+                    self._store(key, entry, refresh_token)
                     self._count(how)
+        finally:
             flight.entry = entry
             flight.finish()
 
@@ -656,15 +728,6 @@ def process_stats() -> CacheStats:
         return CacheStats(**_process_counts)
 
 
-def _log_failed_refresh(key: CacheKey, exc: LoginError) -> None:
-    # Whatever made the refresh fail (a refused grant, a server error, an
-    # unreachable endpoint), keeping the refresh token would fail every request
-    # the same way: one full login is tried instead.
-    logger.debug(
-        "refresh failed for %s (%s): logging in instead", key.label, type(exc).__name__
-    )
-
-
 def _check_number(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}.")
@@ -674,8 +737,14 @@ def _expires_at(key: CacheKey, entry: _Entry, now: float) -> float:
     return now + entry.lifetime
 
 
-def _same_source(cached: TokenSource, wanted: object) -> bool:
-    return cached == wanted or getattr(cached, "function", None) == wanted
+def _matches(key: CacheKey, credentials: Hashable, source: object) -> bool:
+    if key.credentials != credentials:
+        return False
+    return (
+        source is None
+        or key.source == source
+        or getattr(key.source, "function", None) == source
+    )
 
 
 def _check_positive(name: str, value: float) -> None:

@@ -404,3 +404,100 @@ def _frames(error: BaseException) -> int:
     while traceback is not None:
         count, traceback = count + 1, traceback.tb_next
     return count
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_tasks_waiting_on_a_login_in_another_thread_take_no_threads(
+    user: User, backend: str
+) -> None:
+    """50 tasks waiting on a thread's login hold no worker threads, even cancelled."""
+    cache = TokenCache()
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow_login(credentials: object) -> str:
+        started.set()
+        release.wait(timeout=30)
+        return "token-1"
+
+    key = CacheKey.of(httpx_cached_auth.FunctionSource(slow_login), user, "u")
+    leader = threading.Thread(target=cache.fetch, args=(key, LoginContext()))
+    leader.start()
+    assert started.wait(timeout=30)
+    threads_before = threading.active_count()
+
+    async def work() -> tuple[int, list[str]]:
+        tokens: list[str] = []
+
+        async def wait_for_token() -> None:
+            tokens.append(await cache.afetch(key, LoginContext()))
+
+        async with anyio.create_task_group() as group:
+            for _ in range(50):
+                group.start_soon(wait_for_token)
+            with anyio.move_on_after(0.05):
+                await wait_for_token()  # cancelled while waiting
+            await anyio.sleep(0.1)
+            threads_while_waiting = threading.active_count()
+            release.set()
+        return threads_while_waiting, tokens
+
+    threads_while_waiting, tokens = anyio.run(work, backend=backend)
+    leader.join(timeout=30)
+
+    assert threads_while_waiting - threads_before <= 2
+    assert tokens == ["token-1"] * 50
+    assert cache.stats.logins == 1
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_a_cancelled_caller_still_stores_its_sync_login(
+    user: User, backend: str
+) -> None:
+    """A sync login cut short by its caller's cancellation is kept, not run twice."""
+    cache = TokenCache()
+    calls: list[object] = []
+
+    def slow_login(credentials: object) -> str:
+        calls.append(credentials)
+        time.sleep(0.2)
+        return f"token-{len(calls)}"
+
+    key = CacheKey.of(httpx_cached_auth.FunctionSource(slow_login), user, "u")
+
+    async def work() -> str:
+        with anyio.move_on_after(0.05):
+            await cache.afetch(key, LoginContext())
+        return await cache.afetch(key, LoginContext())
+
+    assert anyio.run(work, backend=backend) == "token-1"
+    assert len(calls) == 1
+
+
+def test_invalidate_during_a_login_keeps_its_token_out(user: User) -> None:
+    """A login under way when its credentials are invalidated answers, unkept."""
+    cache = TokenCache()
+    started = threading.Event()
+    release = threading.Event()
+    tokens = iter(["token-1", "token-2"])
+
+    def slow_login(credentials: object) -> str:
+        started.set()
+        release.wait(timeout=30)
+        return next(tokens)
+
+    key = CacheKey.of(httpx_cached_auth.FunctionSource(slow_login), user, "u")
+    answers: list[str] = []
+    leader = threading.Thread(
+        target=lambda: answers.append(cache.fetch(key, LoginContext()))
+    )
+    leader.start()
+    assert started.wait(timeout=30)
+
+    cache.invalidate(user)
+    release.set()
+    leader.join(timeout=30)
+
+    assert answers == ["token-1"]
+    assert cache.get(key) is None
+    assert cache.fetch(key, LoginContext()) == "token-2"
