@@ -74,8 +74,15 @@ class CacheSettings(BaseSettings):
         Raises:
             SettingsError: If a value is invalid, the message naming the
                 variable (or argument) and what is wrong with it; or if
-                `env_file` does not exist.
+                `env_file` does not exist or is not UTF-8 text.
+            TypeError: If an override is not one of the settings.
         """
+        unknown = sorted(set(overrides) - set(cls.model_fields))
+        if unknown:
+            raise TypeError(
+                f"CacheSettings.load() got unknown settings {', '.join(unknown)}; "
+                f"the settings are {', '.join(cls.model_fields)}."
+            )
         if env_file is not None and not Path(env_file).is_file():
             # A mistyped deployment name must not quietly fall back to defaults.
             raise SettingsError(
@@ -87,6 +94,11 @@ class CacheSettings(BaseSettings):
         try:
             # _env_file is pydantic-settings' own init argument, unknown to mypy.
             return cls(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        except UnicodeDecodeError:
+            raise SettingsError(
+                f"The settings file {str(env_file)!r} is not UTF-8 text.",
+                errors={"env_file": "not UTF-8"},
+            ) from None
         except ValidationError as exc:
             problems = {
                 _variable_name(error["loc"]): error["msg"] for error in exc.errors()

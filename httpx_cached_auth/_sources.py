@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import anyio.to_thread
 from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ._exceptions import LoginError, TokenResponseError
 from ._library import LoginContext
@@ -124,7 +125,7 @@ class TokenSource(abc.ABC):
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FunctionSource(TokenSource):
     """
     A login function of the user's own, used as a token source.
@@ -147,6 +148,17 @@ class FunctionSource(TokenSource):
 
     def __call__(self, credentials: Any) -> object:
         return self.function(credentials)
+
+    def __repr__(self) -> str:
+        # Only the function's name: the repr of a partial would show its
+        # arguments, which may be secrets.
+        refresh = self.refresh_function
+        return (
+            f"FunctionSource({_name_of(self.function)}, "
+            f"token_path={self.token_path!r}"
+            + (f", refresh={_name_of(refresh)}" if refresh is not None else "")
+            + ")"
+        )
 
     @property
     def supports_refresh(self) -> bool:
@@ -258,7 +270,11 @@ async def _call_async(function: Callable[[Any], object], argument: object) -> ob
     if _is_async(function):
         result = function(argument)
     else:
-        result = await anyio.to_thread.run_sync(function, argument)
+        # A thread cannot be stopped: if the caller is cancelled meanwhile, the
+        # function's answer is still taken, so that its token is kept for the
+        # others instead of a second login running beside the first.
+        with anyio.CancelScope(shield=True):
+            result = await anyio.to_thread.run_sync(function, argument)
 
     if inspect.isawaitable(result):
         result = await result
@@ -617,7 +633,15 @@ def credentials_payload(
             )
         document = {name: attributes[attribute] for name, attribute in fields.items()}
 
-    revealed: dict[str, Any] = _reveal(document)
+    # Secrets are revealed first: pydantic would turn them into '**********'. Then
+    # the rest (UUIDs, dates, decimals) becomes JSON as pydantic would write it.
+    try:
+        revealed: dict[str, Any] = to_jsonable_python(_reveal(document))
+    except PydanticSerializationError:
+        raise TypeError(
+            f"The credentials ({type(credentials).__name__}) have a field that "
+            "cannot be sent as JSON; send only the login fields, with `fields`."
+        ) from None
     return revealed
 
 
@@ -638,7 +662,7 @@ def _check_url(url: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(
             f"A login URL must be absolute, such as 'https://api.example.com/login', "
-            f"not {url!r}."
+            f"not {redact_url(url)!r}."
         )
 
 
@@ -685,21 +709,23 @@ def redact_url(url: object) -> str:
     A URL fit for messages and reprs: without user info or query.
 
     Either may hold a secret (a password, an `api_key=` parameter), so they are
-    replaced by `[secure]`, as httpx does for passwords.
+    replaced by `[secure]`, as httpx does for passwords. Everything up to the
+    last `@` counts as user info, so that even a malformed URL shows none.
     """
-    parts = urlsplit(str(url))
-    _userinfo, at, host = parts.netloc.rpartition("@")
-    redacted = f"{parts.scheme}://{'[secure]@' if at else ''}{host}{parts.path}"
-    if parts.query:
-        redacted += "?[secure]"
+    text, question, _query = str(url).partition("?")
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        scheme, rest = "", text
+    _userinfo, at, address = rest.rpartition("@")
 
-    return redacted
+    redacted = f"{scheme}{separator}{'[secure]@' if at else ''}{address}"
+    return redacted + ("?[secure]" if question else "")
 
 
 def _unreachable(url: str, exc: Exception) -> LoginError:
     return LoginError(
         f"Could not reach the login endpoint {redact_url(url)} "
-        f"({type(exc).__name__}: {exc}); "
+        f"({type(exc).__name__}, the cause of this error); "
         "nothing was cached, the next request tries again.",
         request=getattr(exc, "_request", None),
     )
@@ -721,6 +747,10 @@ def _raise_for_login_status(response: Any, what: str) -> None:
         advice = "check the credentials and the login URL"
     elif status == 422 or status == 400:
         advice = "check the request fields the API expects (see `fields`)"
+    elif status == 429:
+        retry_after = response.headers.get("retry-after")
+        wait = f" (Retry-After: {retry_after})" if retry_after else ""
+        advice = f"the server is limiting logins; wait before trying again{wait}"
     elif status >= 500:
         advice = "the server failed; nothing was cached, the next request tries again"
     else:

@@ -79,7 +79,7 @@ def parse_expires_in(value: object) -> float | None:
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
         try:
             seconds = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             seconds = math.nan
         if math.isfinite(seconds):
             return seconds
@@ -237,11 +237,15 @@ def jwt_lifetime(access_token: str, *, now: float) -> float | None:
     try:
         padded = parts[1] + "=" * (-len(parts[1]) % 4)
         claims: Any = json.loads(base64.urlsafe_b64decode(padded))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         return None
 
     expiry = claims.get("exp") if isinstance(claims, dict) else None
     if not isinstance(expiry, (int, float)) or isinstance(expiry, bool):
         return None
 
-    return float(expiry) - now
+    try:
+        lifetime = float(expiry) - now
+    except OverflowError:
+        return None
+    return lifetime if math.isfinite(lifetime) else None

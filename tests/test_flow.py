@@ -4,6 +4,9 @@ Unit tests that step the auth flow generators by hand, without a network.
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 from typing import Any
 
 import httpx
@@ -15,7 +18,12 @@ from hypothesis import strategies as st
 import httpx_cached_auth
 import httpx_cached_auth.httpx2
 from httpx_cached_auth import CachedTokenAuth, Token, TokenCache, TokenResponseError
-from httpx_cached_auth._token import coerce_token, parse_expires_in, read_path
+from httpx_cached_auth._token import (
+    coerce_token,
+    jwt_lifetime,
+    parse_expires_in,
+    read_path,
+)
 
 
 class Counter:
@@ -210,3 +218,72 @@ def test_a_missing_or_empty_token_is_a_clear_error() -> None:
         coerce_token({"access_token": "  "})
     with pytest.raises(TokenResponseError, match="not a string"):
         coerce_token({"access_token": 12345})
+
+
+def test_a_jwt_exp_that_is_absurd_is_ignored() -> None:
+    """An exp too large for a float, or a payload nested too deep, leaves the ttl."""
+    huge = _jwt({"exp": 10**400})
+    deep = _jwt_raw(b"[" * 100_000 + b"]" * 100_000)
+
+    assert jwt_lifetime(huge, now=0) is None
+    assert jwt_lifetime(deep, now=0) is None
+    assert jwt_lifetime(_jwt({"exp": 1100}), now=1000) == 100
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    return _jwt_raw(json.dumps(claims).encode())
+
+
+def _jwt_raw(payload: bytes) -> str:
+    encoded = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+    return f"eyJhbGciOiJIUzI1NiJ9.{encoded}.signature"
+
+
+def test_credentials_with_uuid_and_date_fields_are_sent_as_json() -> None:
+    """UUIDs and dates in credentials become JSON strings; secrets are revealed."""
+    import datetime
+    import uuid
+
+    from pydantic import BaseModel, ConfigDict, SecretStr
+
+    from httpx_cached_auth._sources import credentials_payload
+
+    class Tenant(BaseModel):
+        model_config = ConfigDict(frozen=True)
+
+        tenant: uuid.UUID
+        since: datetime.date
+        password: SecretStr
+
+    tenant = Tenant(
+        tenant=uuid.UUID(int=1), since=datetime.date(2026, 1, 2), password="pw"
+    )
+
+    assert credentials_payload(tenant) == {
+        "tenant": "00000000-0000-0000-0000-000000000001",
+        "since": "2026-01-02",
+        "password": "pw",
+    }
+
+
+def test_a_function_source_shows_only_the_functions_name() -> None:
+    """The repr of a partial login function does not show its bound arguments."""
+
+    def login(credentials: object, api_key: str) -> str:
+        return api_key
+
+    source = httpx_cached_auth.FunctionSource(
+        functools.partial(login, api_key="SECRET-KEY")
+    )
+
+    assert "SECRET-KEY" not in repr(source)
+    assert "SECRET-KEY" not in repr(CachedTokenAuth("alice", source))
+
+
+def test_url_errors_hide_user_info_and_query() -> None:
+    """A relative URL with a password or key is refused without showing them."""
+    with pytest.raises(ValueError, match="absolute") as caught:
+        httpx_cached_auth.LoginEndpoint("ada:URL-PASSWORD@host/login?k=QUERY-KEY")
+
+    assert "URL-PASSWORD" not in str(caught.value)
+    assert "QUERY-KEY" not in str(caught.value)

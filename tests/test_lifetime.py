@@ -179,7 +179,7 @@ def test_a_token_with_no_lifetime_left_is_used_once_and_not_cached(
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
 
 
-@pytest.mark.parametrize("garbage", ["abc", "", "nan", True, [1]])
+@pytest.mark.parametrize("garbage", ["abc", "", "nan", True, [1], 10**400, "9" * 400])
 def test_an_expires_in_that_is_not_a_number_is_a_clear_error(
     driver: Driver, base_url: str, user: User, cache: TokenCache, garbage: object
 ) -> None:

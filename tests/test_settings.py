@@ -133,3 +133,14 @@ def test_an_empty_variable_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPX_CACHED_AUTH_REFRESH_TTL", "")
 
     assert CacheSettings.load().refresh_ttl is None
+
+
+def test_unknown_settings_and_unreadable_files_are_refused(tmp_path: Path) -> None:
+    """A misspelled setting is a TypeError, a file that is not UTF-8 a SettingsError."""
+    with pytest.raises(TypeError, match="ttls"):
+        CacheSettings.load(ttls=5)
+
+    binary = tmp_path / ".env.binary"
+    binary.write_bytes(b"HTTPX_CACHED_AUTH_TTL=\xff\xfe\n")
+    with pytest.raises(SettingsError, match="not UTF-8"):
+        CacheSettings.load(env_file=binary)
