@@ -240,7 +240,9 @@ class CachedTokenAuth(CachedTokenFlows[httpx.Request, httpx.Response], httpx.Aut
             that returns the token (see `login_source`).
         cache: Where tokens are kept; by default the process-wide cache
             returned by `default_token_cache()`.
-        header: The header the token is sent in.
+        header: The header the token is sent in. httpx drops `Authorization`,
+            and only it, when a redirect leads to another site: with another
+            header, keep `follow_redirects` off, or the token follows.
         scheme: The word before the token in that header; `None` sends the
             token alone, as for `header="X-API-Key"`.
         label: A non-secret name for these credentials in log lines; by
