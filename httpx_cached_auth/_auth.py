@@ -71,23 +71,7 @@ class CachedTokenFlows(Generic[RequestT, ResponseT]):
         _check_hashable(credentials)
         token_source = _as_token_source(source)
         token_source.check_credentials(credentials)
-        if cache is None:
-            # The default cache reads the environment: a bad variable fails here,
-            # when the auth is built, rather than at the first request.
-            default_token_cache()
-        elif not isinstance(cache, TokenCache):
-            raise TypeError(f"cache must be a TokenCache, not {type(cache).__name__}.")
-        if not (isinstance(header, str) and _HEADER_NAME.fullmatch(header)):
-            raise ValueError(
-                f"header must be an HTTP header name, such as 'Authorization', "
-                f"not {header!r}."
-            )
-        if scheme is not None and not (
-            isinstance(scheme, str) and _HEADER_NAME.fullmatch(scheme)
-        ):
-            raise ValueError(
-                f"scheme must be one word, such as 'Bearer', or None, not {scheme!r}."
-            )
+        _check_options(cache, header, scheme)
 
         self._key = CacheKey.of(
             token_source, credentials, label or _label_for(credentials)
@@ -254,6 +238,27 @@ class CachedTokenAuth(CachedTokenFlows[httpx.Request, httpx.Response], httpx.Aut
     """
 
     _library = HTTPX
+
+
+def _check_options(cache: object, header: object, scheme: object) -> None:
+    if cache is None:
+        # The default cache reads the environment: a bad variable fails here,
+        # when the auth is built, rather than at the first request.
+        default_token_cache()
+    elif not isinstance(cache, TokenCache):
+        raise TypeError(f"cache must be a TokenCache, not {type(cache).__name__}.")
+
+    if not (isinstance(header, str) and _HEADER_NAME.fullmatch(header)):
+        raise ValueError(
+            f"header must be an HTTP header name, such as 'Authorization', "
+            f"not {header!r}."
+        )
+    if scheme is not None and not (
+        isinstance(scheme, str) and _HEADER_NAME.fullmatch(scheme)
+    ):
+        raise ValueError(
+            f"scheme must be one word, such as 'Bearer', or None, not {scheme!r}."
+        )
 
 
 def _check_hashable(credentials: object) -> None:
