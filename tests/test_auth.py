@@ -6,7 +6,7 @@ credentials, renewed on expiry and on 401, with failures never cached.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -332,24 +332,25 @@ def test_an_unreachable_login_endpoint_raises_login_error(
 def test_a_sync_source_runs_off_the_event_loop(
     driver: Driver, base_url: str, user: User, login: LoginEndpoint, cache: TokenCache
 ) -> None:
-    """A slow sync login function never stalls a heartbeat task on the event loop."""
+    """A sync login function runs in another thread, while the loop goes on ticking."""
     if not driver.is_async:
         pytest.skip("only async clients have an event loop to block")
+    login_done = threading.Event()
+    login_threads: list[int] = []
 
     def slow_login(credentials: User) -> Token:
-        time.sleep(0.3)
+        login_threads.append(threading.get_ident())
+        # Waits for the loop to tick: if the login ran on the loop, this would
+        # time out, as the loop could not tick meanwhile.
+        ticked = login_done.wait(timeout=5)
+        assert ticked, "the event loop did not run while the login ran"
         return login.fetch(credentials, _context(driver))
 
-    async def work() -> float:
-        longest = 0.0
-        done = anyio.Event()
-
+    async def work() -> int:
         async def heartbeat() -> None:
-            nonlocal longest
-            while not done.is_set():
-                before = time.monotonic()
-                await anyio.sleep(0.01)
-                longest = max(longest, time.monotonic() - before)
+            while not login_threads:
+                await anyio.sleep(0.001)
+            login_done.set()
 
         async with anyio.create_task_group() as group:
             group.start_soon(heartbeat)
@@ -357,12 +358,14 @@ def test_a_sync_source_runs_off_the_event_loop(
                 auth=driver.auth(user, slow_login, cache=cache)
             ) as client:
                 response = await client.get(base_url + FILES_PATH)
-            done.set()
 
         assert response.status_code == 200
-        return longest
+        return threading.get_ident()
 
-    assert driver.run(work) < 0.2
+    loop_thread = driver.run(work)
+
+    assert login_threads
+    assert login_threads[0] != loop_thread
 
 
 def test_an_async_source_is_awaited(
